@@ -1,0 +1,195 @@
+"""``customer/*`` endpoints, and the batcher behind ``batch_get``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import cattrs
+
+from ._constants import BATCHGET_MAX_IDS, LOGGER_NAME
+from ._errors import InvalidResponseError, KfError, is_fatal
+from ._models import BatchGetResult, Customer, structure_customers
+
+if TYPE_CHECKING:
+    from ._client import KfClient
+
+__all__ = ["CustomersAPI", "normalize_ids"]
+
+logger = logging.getLogger(LOGGER_NAME)
+
+BATCHGET_PATH = "kf/customer/batchget"
+
+
+def normalize_ids(external_userids: Iterable[str]) -> list[str]:
+    """Check the ids and drop duplicates (the first occurrence wins).
+
+    Raises ``TypeError`` for something that is not an iterable of strings (a bare
+    string included) and ``ValueError`` for an empty or blank id, naming its position.
+    """
+    if isinstance(external_userids, str | bytes | bytearray):
+        raise TypeError(
+            "external_userids must be an iterable of str, not a single "
+            f"{type(external_userids).__name__}; wrap one id in a list"
+        )
+    try:
+        items = list(external_userids)
+    except TypeError:
+        raise TypeError(
+            f"external_userids must be an iterable of str, got {type(external_userids).__name__}"
+        ) from None
+    for position, item in enumerate(items):
+        if not isinstance(item, str):
+            raise TypeError(f"external_userids[{position}] is {type(item).__name__}, not str")
+        if not item or item.isspace():
+            raise ValueError(f"external_userids[{position}] is an empty or blank string")
+    return list(dict.fromkeys(items))
+
+
+def _assemble(chunk: Sequence[str], data: dict[str, Any]) -> BatchGetResult:
+    """Sort one answer into the chunk's order; ids the answer left out fail."""
+    raw_customers = data.get("customer_list") or []
+    raw_invalid = data.get("invalid_external_userid") or []
+    try:
+        customers = structure_customers(raw_customers)
+    except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
+        raise InvalidResponseError(
+            f"customer_list does not have the documented shape ({type(exc).__name__})",
+            path=BATCHGET_PATH,
+            reason="bad shape",
+        ) from None
+    if not isinstance(raw_invalid, list):
+        raise InvalidResponseError(
+            "invalid_external_userid is not a list", path=BATCHGET_PATH, reason="bad shape"
+        )
+    by_id = {c.external_userid: c for c in customers}
+    invalid = set(raw_invalid)
+    found: list[Customer] = []
+    not_found: list[str] = []
+    missing: list[str] = []
+    for external_userid in chunk:
+        customer = by_id.get(external_userid)
+        if customer is not None:
+            found.append(customer)
+        elif external_userid in invalid:
+            not_found.append(external_userid)
+        else:
+            missing.append(external_userid)
+    failed: dict[str, Exception] = {}
+    if missing:
+        logger.warning("WeCom's answer left out %d requested id(s)", len(missing))
+        for external_userid in missing:
+            failed[external_userid] = InvalidResponseError(
+                "WeCom's answer mentioned this id neither as a customer nor as invalid",
+                path=BATCHGET_PATH,
+                reason="id left out",
+            )
+    return BatchGetResult(customers=found, invalid_external_userids=not_found, failed=failed)
+
+
+class CustomersAPI:
+    """The ``customer/*`` endpoints of one :class:`KfClient` (``kf.customers``)."""
+
+    def __init__(self, client: KfClient) -> None:
+        self._client = client
+
+    async def _fetch_chunk(self, chunk: list[str], context: bool) -> BatchGetResult:
+        body = {"external_userid_list": chunk, "need_enter_session_context": int(context)}
+        try:
+            data = await self._client.request("POST", BATCHGET_PATH, json=body)
+            return _assemble(chunk, data)
+        except KfError as exc:
+            if is_fatal(exc):
+                raise
+            logger.warning("a chunk of %d id(s) failed: %s", len(chunk), type(exc).__name__)
+            return BatchGetResult(failed=dict.fromkeys(chunk, exc))
+
+    async def _chunk_task(
+        self, chunk: list[str], context: bool, abort: asyncio.Future[None]
+    ) -> BatchGetResult:
+        try:
+            return await self._fetch_chunk(chunk, context)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            if not abort.done():
+                abort.set_exception(exc)
+            raise
+
+    async def _pages(
+        self, ids: list[str], context: bool, window: int
+    ) -> AsyncIterator[BatchGetResult]:
+        """Run chunks concurrently, at most *window* ahead; yield them in input order."""
+        loop = asyncio.get_running_loop()
+        abort: asyncio.Future[None] = loop.create_future()
+        pending: deque[asyncio.Task[BatchGetResult]] = deque()
+        starts = iter(range(0, len(ids), BATCHGET_MAX_IDS))
+        try:
+            while True:
+                for start in starts:
+                    chunk = ids[start : start + BATCHGET_MAX_IDS]
+                    pending.append(loop.create_task(self._chunk_task(chunk, context, abort)))
+                    if len(pending) >= window:
+                        break
+                if not pending:
+                    return
+                head = pending[0]
+                if not head.done():
+                    await asyncio.wait((head, abort), return_when=asyncio.FIRST_COMPLETED)
+                if abort.done():
+                    abort.result()  # raises the error no chunk can escape
+                pending.popleft()
+                yield head.result()
+        finally:
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+            if abort.done():
+                abort.exception()  # mark it retrieved
+            else:
+                abort.cancel()
+
+    async def batch_get(
+        self, external_userids: Iterable[str], *, need_enter_session_context: bool = False
+    ) -> BatchGetResult:
+        """Fetch any number of customers, 100 ids per call, concurrently.
+
+        Duplicates are dropped (the first occurrence wins). The result keeps the
+        input order; every distinct id ends up in exactly one of ``customers``,
+        ``invalid_external_userids`` or ``failed``. Errors no request can escape
+        (wrong secret or corp id, API forbidden, IP not allowed) raise from here.
+        """
+        ids = normalize_ids(external_userids)
+        if not ids:
+            return BatchGetResult()
+        pages = [
+            page
+            async for page in self._pages(ids, bool(need_enter_session_context), window=len(ids))
+        ]
+        return BatchGetResult.merge(pages)
+
+    async def iter_batch_get(
+        self,
+        external_userids: Iterable[str],
+        *,
+        need_enter_session_context: bool = False,
+        window: int | None = None,
+    ) -> AsyncGenerator[BatchGetResult, None]:
+        """Like :meth:`batch_get`, but yield one result per chunk, in input order.
+
+        At most *window* chunks (default: twice ``max_concurrency``) are fetched ahead
+        of the consumer, so memory stays bounded whatever the number of ids. Close
+        the iterator if you stop early (``contextlib.aclosing``) so chunks still in
+        flight are cancelled at once.
+        """
+        ids = normalize_ids(external_userids)
+        if window is None:
+            window = 2 * self._client.max_concurrency
+        elif isinstance(window, bool) or not isinstance(window, int) or window < 1:
+            raise ValueError(f"window must be an int >= 1, got {window!r}")
+        async for page in self._pages(ids, bool(need_enter_session_context), window=window):
+            yield page

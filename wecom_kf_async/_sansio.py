@@ -1,0 +1,67 @@
+"""The protocol without I/O: turn an HTTP answer into data or the right exception.
+
+WeCom reports errors as HTTP 200 with a non-zero ``errcode``; anything that is not
+HTTP 200 with a JSON object is a transport-level failure.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ._errors import InvalidResponseError, UpstreamHTTPError, error_for
+
+__all__ = ["decipher_response", "redact"]
+
+_SECRET_PARAM_RE = re.compile(r"((?:access_token|corpsecret)=)[^&\s\"'#]*", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """Replace the values of ``access_token`` and ``corpsecret`` query parameters."""
+    return _SECRET_PARAM_RE.sub(r"\1***", text)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def decipher_response(
+    status_code: int, headers: Mapping[str, str], body: bytes, *, path: str
+) -> dict[str, Any]:
+    """Return the JSON object of a successful WeCom answer, or raise.
+
+    Raises :class:`UpstreamHTTPError` for a status other than 200,
+    :class:`InvalidResponseError` for a body that is not a JSON object, and the
+    :class:`WeComError` subclass chosen by the errcode table for ``errcode != 0``.
+    """
+    if status_code != 200:
+        raise UpstreamHTTPError(status_code, path=path, retry_after=_retry_after(headers))
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise InvalidResponseError(
+            f"response from {path} is not JSON ({len(body)} bytes)",
+            path=path,
+            reason="not JSON",
+        ) from None
+    if not isinstance(data, dict):
+        raise InvalidResponseError(
+            f"response from {path} is JSON but not an object", path=path, reason="not an object"
+        )
+    errcode = data.get("errcode", 0)
+    if not isinstance(errcode, int):
+        raise InvalidResponseError(
+            f"response from {path} has a non-integer errcode", path=path, reason="bad errcode"
+        )
+    if errcode != 0:
+        raise error_for(errcode, str(data.get("errmsg", "")), path=path)
+    return data

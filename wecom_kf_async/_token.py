@@ -1,0 +1,215 @@
+"""Access tokens: a store protocol, an in-memory store, and the manager that refreshes."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from ._constants import (
+    DEFAULT_TOKEN_REFRESH_JITTER,
+    DEFAULT_TOKEN_REFRESH_SKEW,
+    LOGGER_NAME,
+)
+from ._errors import KfError
+
+__all__ = ["AccessToken", "InMemoryTokenStore", "TokenManager", "TokenStore", "token_key"]
+
+logger = logging.getLogger(LOGGER_NAME)
+
+#: Seconds a failed refresh is remembered, so waiting callers don't hammer gettoken.
+REFRESH_FAILURE_MEMORY = 1.0
+
+
+@attrs.frozen(kw_only=True)
+class AccessToken:
+    """An access token with the times that matter, on the wall clock (epoch seconds).
+
+    Its ``repr`` never shows the token itself.
+    """
+
+    value: str = attrs.field(repr=False)
+    #: When WeCom said the token expires.
+    expires_at: float
+    #: When the client should fetch a fresh one (before ``expires_at``).
+    refresh_at: float
+
+    def __repr__(self) -> str:
+        return f"AccessToken(value='***', expires_at={self.expires_at!r})"
+
+    def fresh(self, now: float) -> bool:
+        """Whether the token can be used without refreshing first."""
+        return now < self.refresh_at
+
+
+def token_key(corp_id: str, secret: str) -> str:
+    """The cache key for one (corp_id, secret) pair; the secret only as a hash."""
+    digest = hashlib.sha256(f"{corp_id}\x00{secret}".encode()).hexdigest()[:32]
+    return f"{corp_id}:{digest}"
+
+
+@runtime_checkable
+class TokenStore(Protocol):
+    """Where tokens are cached; the in-memory store, or a shared one for a fleet."""
+
+    async def get(self, key: str) -> AccessToken | None:
+        """Return the cached token for *key*, or ``None``."""
+
+    async def set(self, key: str, token: AccessToken) -> None:
+        """Cache *token*, unless the cache holds one that expires later."""
+
+    async def invalidate(self, key: str, value: str) -> bool:
+        """Drop the cached token only if it is still *value*; return whether it was."""
+
+
+class InMemoryTokenStore:
+    """A per-process token cache (the default)."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, AccessToken] = {}
+
+    async def get(self, key: str) -> AccessToken | None:
+        """Return the cached token for *key*, or ``None``."""
+        return self._tokens.get(key)
+
+    async def set(self, key: str, token: AccessToken) -> None:
+        """Cache *token*, unless the cache holds one that expires later."""
+        current = self._tokens.get(key)
+        if current is None or token.expires_at >= current.expires_at:
+            self._tokens[key] = token
+
+    async def invalidate(self, key: str, value: str) -> bool:
+        """Drop the cached token only if it is still *value*."""
+        current = self._tokens.get(key)
+        if current is not None and current.value == value:
+            del self._tokens[key]
+            return True
+        return False
+
+    def __repr__(self) -> str:
+        return f"InMemoryTokenStore(<{len(self._tokens)} token(s)>)"
+
+
+#: Calls gettoken; returns (access_token, expires_in seconds).
+FetchToken = Callable[[], Awaitable[tuple[str, float]]]
+
+
+class TokenManager:
+    """Hands out a valid token, refreshing it ahead of expiry, one refresh at a time.
+
+    Concurrent callers who find no fresh token share one refresh; if it fails, they
+    all get its exception, and callers in the next
+    :data:`REFRESH_FAILURE_MEMORY` seconds get it again without a new gettoken.
+    """
+
+    def __init__(
+        self,
+        *,
+        key: str,
+        fetch: FetchToken,
+        store: TokenStore,
+        clock: Callable[[], float],
+        skew: float = DEFAULT_TOKEN_REFRESH_SKEW,
+        jitter: float = DEFAULT_TOKEN_REFRESH_JITTER,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._key = key
+        self._fetch = fetch
+        self._store = store
+        self._clock = clock
+        self._skew = skew
+        self._jitter = jitter
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._refresh: asyncio.Task[AccessToken] | None = None
+        self._failure: tuple[float, KfError] | None = None
+        self._latest: AccessToken | None = None
+        #: How many gettoken refreshes this manager started (for tests and metrics).
+        self.refresh_count = 0
+
+    @property
+    def store(self) -> TokenStore:
+        """The store tokens are cached in."""
+        return self._store
+
+    def latest(self) -> AccessToken | None:
+        """The newest fresh token this process has seen, without any I/O (or ``None``)."""
+        token = self._latest
+        if token is not None and token.fresh(self._clock()):
+            return token
+        return None
+
+    def is_current(self, token: AccessToken) -> bool:
+        """Whether *token* is still the newest fresh token this process knows."""
+        return self._latest is token and token.fresh(self._clock())
+
+    async def get(self) -> AccessToken:
+        """Return a fresh token, fetching one if needed."""
+        token = self.latest()
+        if token is not None:
+            return token
+        token = await self._store.get(self._key)
+        if token is not None and token.fresh(self._clock()):
+            self._latest = token
+            return token
+        return await self._join_refresh()
+
+    async def _join_refresh(self) -> AccessToken:
+        if self._refresh is None:
+            failure = self._failure
+            if failure is not None and self._clock() < failure[0]:
+                raise failure[1]
+            self._refresh = asyncio.create_task(self._do_refresh())
+            self._refresh.add_done_callback(self._refresh_done)
+        return await asyncio.shield(self._refresh)
+
+    def _refresh_done(self, task: asyncio.Task[AccessToken]) -> None:
+        if self._refresh is task:
+            self._refresh = None
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if isinstance(exc, KfError):
+            self._failure = (self._clock() + REFRESH_FAILURE_MEMORY, exc)
+
+    async def _do_refresh(self) -> AccessToken:
+        # Another caller (or process, with a shared store) may have refreshed already.
+        now = self._clock()
+        current = await self._store.get(self._key)
+        if current is not None and current.fresh(now):
+            self._latest = current
+            return current
+        self.refresh_count += 1
+        logger.debug("fetching an access token (gettoken)")
+        value, expires_in = await self._fetch()
+        now = self._clock()
+        lead = min(self._skew + self._rng.uniform(0.0, self._jitter), expires_in / 2)
+        token = AccessToken(
+            value=value, expires_at=now + expires_in, refresh_at=now + expires_in - lead
+        )
+        await self._store.set(self._key, token)
+        self._latest = token
+        self._failure = None
+        logger.info("access token refreshed; valid for %.0fs", expires_in)
+        return token
+
+    async def invalidate(self, failed: AccessToken) -> None:
+        """WeCom refused *failed*: drop it, unless the cache already moved on."""
+        if self._latest is not None and self._latest.value == failed.value:
+            self._latest = None
+        dropped = await self._store.invalidate(self._key, failed.value)
+        logger.info(
+            "WeCom refused the access token; %s",
+            "dropped it" if dropped else "the cache already holds another",
+        )
+
+    async def aclose(self) -> None:
+        """Cancel a refresh in progress (when the client closes)."""
+        task = self._refresh
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
