@@ -1,0 +1,98 @@
+"""Shared fixtures: a fresh simulator per test, clients wired to it, test mode on."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from wecom_kf_async import KfClient, set_testing
+from wecom_kf_async.testing import SIM_SECRET, WeComSimulator
+
+
+@pytest.fixture(autouse=True)
+def _testing_mode() -> Iterator[None]:
+    """Backoff waits are zero in tests unless a test turns test mode off."""
+    set_testing(True)
+    yield
+    set_testing(False)
+
+
+@pytest.fixture
+def sim() -> WeComSimulator:
+    """A fresh WeCom simulator."""
+    return WeComSimulator()
+
+
+def client_for(sim: WeComSimulator, **options: Any) -> KfClient:
+    """A KfClient talking to *sim* in process (ASGI), no rate limit unless asked."""
+    options.setdefault("rate_limit", None)
+    return KfClient(
+        corp_id=sim.corp_id,
+        secret=options.pop("secret", SIM_SECRET),
+        base_url="http://wecom.sim",
+        transport=httpx.ASGITransport(app=sim),
+        **options,
+    )
+
+
+@pytest.fixture
+async def kf(sim: WeComSimulator) -> AsyncIterator[KfClient]:
+    """An open client talking to ``sim``."""
+    async with client_for(sim) as client:
+        yield client
+
+
+class FakeClock:
+    """A clock that moves only when told to (or when FakeSleep sleeps)."""
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class FakeSleep:
+    """An async sleep that advances a FakeClock instead of waiting, and records waits."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        wake = self.clock.now + max(seconds, 0.0)
+        await asyncio.sleep(0)
+        self.clock.now = max(self.clock.now, wake)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A fake wall clock."""
+    return FakeClock()
+
+
+@pytest.fixture
+def fake_sleep(clock: FakeClock) -> FakeSleep:
+    """A fake sleep bound to ``clock``."""
+    return FakeSleep(clock)
+
+
+async def until(condition: Callable[[], bool], *, limit: int = 10_000) -> None:
+    """Yield to the event loop until *condition* holds (bounded, no wall-clock wait)."""
+    for _ in range(limit):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("condition never held")
+
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
