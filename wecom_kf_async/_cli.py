@@ -20,6 +20,7 @@ __all__ = ["main"]
 
 ENV_CORP_ID = "WECOM_CORP_ID"
 ENV_SECRET = "WECOM_KF_SECRET"  # noqa: S105 - the name of a variable, not a secret
+ENV_BASE_URL = "WECOM_BASE_URL"
 
 
 class UsageError(Exception):
@@ -51,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run against the bundled WeCom simulator (no credentials; ids starting "
         "with 'wm' exist there)",
+    )
+    customers.add_argument(
+        "--base-url",
+        default=None,
+        metavar="URL",
+        help=f"API root (default: ${ENV_BASE_URL} or https://qyapi.weixin.qq.com)",
     )
     customers.add_argument("--max-concurrency", type=int, default=None, metavar="N")
     customers.add_argument(
@@ -158,7 +165,8 @@ def _client(args: argparse.Namespace) -> KfClient:
     if args.rate_limit is not None:
         options["rate_limit"] = args.rate_limit
     if args.simulate:
-        from .testing import WeComSimulator, simulated_client
+        from .testing import WeComSimulator
+        from .testing._client import simulated_client
 
         return simulated_client(WeComSimulator(), **options)
     corp_id = os.environ.get(ENV_CORP_ID, "")
@@ -167,6 +175,9 @@ def _client(args: argparse.Namespace) -> KfClient:
         raise UsageError(
             f"set {ENV_CORP_ID} and {ENV_SECRET} (or use --simulate to try the simulator)"
         )
+    base_url = args.base_url or os.environ.get(ENV_BASE_URL)
+    if base_url:
+        options["base_url"] = base_url
     return KfClient(corp_id=corp_id, secret=secret, **options)
 
 

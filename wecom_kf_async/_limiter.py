@@ -35,20 +35,22 @@ class RateLimiter(Protocol):
 class LocalRateLimiter:
     """At most ``rate`` calls in any 1-second window, for the calls of one process.
 
-    A leaky bucket (aiolimiter) whose burst plus one second of drain never exceeds
-    ``rate``: it holds ``burst = max(1, floor(rate / 50))`` calls and drains at
-    ``(rate - burst) * 0.99`` per second (never below ``rate / 2``), so a long run
-    still achieves about 97% of ``rate`` while no window of one second can hold more.
+    A leaky bucket (aiolimiter) holding ``burst = max(1, floor(rate / 50))`` calls and
+    draining ``drain_rate = 0.98 * (rate + 1 - burst)`` per second. The calls in a
+    half-open window of T seconds number fewer than ``burst + drain_rate * T`` (a call
+    needs room for itself in the bucket), so a 1-second window holds at most
+    ``rate`` calls, while a long run still achieves about 97% of ``rate``. Below one
+    call per second, calls are spaced about ``1 / rate`` seconds apart.
     """
 
     def __init__(self, rate: float) -> None:
-        if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0:
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate < math.inf:
             raise ValueError(
                 f"rate_limit must be a positive number of calls per second, got {rate!r}"
             )
         self.rate = float(rate)
-        burst = max(1.0, math.floor(self.rate / 50))
-        drain = max((self.rate - burst) * 0.99, self.rate / 2)
+        burst = max(1.0, float(math.floor(self.rate / 50)))
+        drain = 0.98 * (self.rate + 1.0 - burst)
         #: Calls the bucket lets through at once.
         self.burst = burst
         #: Calls per second the bucket lets through over a long run.

@@ -23,6 +23,9 @@ def redact(text: str) -> str:
     return _SECRET_PARAM_RE.sub(r"\1***", text)
 
 
+_NOT_JSON = object()
+
+
 def _retry_after(headers: Mapping[str, str]) -> float | None:
     value = headers.get("retry-after")
     if value is None:
@@ -48,11 +51,13 @@ def decipher_response(
     try:
         data = json.loads(body)
     except ValueError:
+        data = _NOT_JSON
+    if data is _NOT_JSON:
+        # Raised outside the except block: the decode error (which holds the whole
+        # body) must not ride along as __context__.
         raise InvalidResponseError(
-            f"response from {path} is not JSON ({len(body)} bytes)",
-            path=path,
-            reason="not JSON",
-        ) from None
+            f"response from {path} is not JSON ({len(body)} bytes)", path=path, reason="not JSON"
+        )
     if not isinstance(data, dict):
         raise InvalidResponseError(
             f"response from {path} is JSON but not an object", path=path, reason="not an object"
