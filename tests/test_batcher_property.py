@@ -1,4 +1,4 @@
-"""Hypothesis: whatever the ids, duplicates, latencies and faults, the batcher keeps its promises."""
+"""Hypothesis: whatever the ids, duplicates, latencies and faults, the batcher holds."""
 
 from __future__ import annotations
 

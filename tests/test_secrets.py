@@ -65,9 +65,7 @@ def assert_clean(text: str, secrets: set[str]) -> None:
         assert secret not in text, f"a secret leaked into: {text[:200]!r}"
 
 
-async def test_no_secret_or_token_in_any_log_record(
-    sim: WeComSimulator, capture: Capture
-) -> None:
+async def test_no_secret_or_token_in_any_log_record(sim: WeComSimulator, capture: Capture) -> None:
     """A busy run (refreshes, rotation, faults, throttling) logs nothing secret at DEBUG."""
     sim.set_fault_rate(CUSTOMER_BATCHGET, 0.3, faults=(-1, 45009, "http502", 40014))
     async with client_for(sim, max_concurrency=4) as kf:

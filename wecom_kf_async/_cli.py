@@ -165,8 +165,7 @@ def _client(args: argparse.Namespace) -> KfClient:
     if args.rate_limit is not None:
         options["rate_limit"] = args.rate_limit
     if args.simulate:
-        from .testing import WeComSimulator
-        from .testing._client import simulated_client
+        from .testing import WeComSimulator, simulated_client
 
         return simulated_client(WeComSimulator(), **options)
     corp_id = os.environ.get(ENV_CORP_ID, "")
