@@ -48,7 +48,7 @@ def capture() -> Iterator[Capture]:
 
 def issued_tokens(sim: WeComSimulator) -> set[str]:
     """Every token the simulator handed out (recorded by wrapping its issuer)."""
-    return sim.issued_tokens
+    return set(sim.issued_tokens)
 
 
 def chain(exc: BaseException | None) -> Iterator[BaseException]:
@@ -141,3 +141,20 @@ async def test_token_repr_and_cache_key_hide_values(kf: KfClient) -> None:
     from wecom_kf_async import token_key
 
     assert SIM_SECRET not in token_key("ww", SIM_SECRET)
+
+
+async def test_default_transport_over_loopback_logs_no_secret(capture: Capture) -> None:
+    """The default (aiohttp) transport over a real port leaks nothing into logs either."""
+    from wecom_kf_async.testing import serve
+
+    sim = WeComSimulator()
+    sim.set_fault_rate(CUSTOMER_BATCHGET, 0.3, faults=(-1, "http502", 40014))
+    async with serve(sim) as base_url:
+        kf = KfClient(corp_id=sim.corp_id, secret=SIM_SECRET, base_url=base_url, rate_limit=None)
+        async with kf:
+            result = await kf.customers.batch_get([f"wm{i}" for i in range(500)])
+    assert len(result.customers) + len(result.failed) == 500
+    secrets = {SIM_SECRET} | sim.issued_tokens
+    assert sim.issued_tokens
+    for text in capture.texts():
+        assert_clean(text, secrets)

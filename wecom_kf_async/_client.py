@@ -32,6 +32,7 @@ from ._redact import install_log_redaction
 from ._retry import RetryPolicy, retrying_call
 from ._sansio import decipher_response
 from ._token import AccessToken, InMemoryTokenStore, TokenManager, TokenStore, token_key
+from ._transport import default_transport, describe_failure
 
 __all__ = ["KfClient"]
 
@@ -76,7 +77,9 @@ class KfClient:
             in addition to ``rate_limit``.
         http_client: An ``httpx.AsyncClient`` you own; the library never closes it.
         transport: An httpx transport for the client the library creates (for
-            example ``httpx.ASGITransport(app=simulator)``).
+            example ``httpx.ASGITransport(app=simulator)``). By default that client
+            runs over aiohttp (``httpx_aiohttp.AiohttpTransport``), which is much
+            faster than httpx's own pool for many concurrent requests.
         timeout: Seconds per HTTP request, or an ``httpx.Timeout``.
         retry: Attempts, backoff and deadline (:class:`RetryPolicy`).
         token_store: Where access tokens are cached (default: in memory).
@@ -165,12 +168,8 @@ class KfClient:
         install_log_redaction()
         if self._http is None:
             self._http = httpx.AsyncClient(
-                transport=self._transport,
+                transport=self._transport or default_transport(self.max_concurrency),
                 timeout=self._timeout,
-                limits=httpx.Limits(
-                    max_connections=self.max_concurrency,
-                    max_keepalive_connections=self.max_concurrency,
-                ),
             )
         self._state = "open"
         return self
@@ -257,13 +256,15 @@ class KfClient:
                     content=content,
                     headers=_JSON_HEADERS if content is not None else None,
                 )
-            except httpx.TimeoutException as exc:
-                failure = RequestTimeoutError(
-                    f"{path} timed out ({type(exc).__name__})", path=path, reason=type(exc).__name__
-                )
-            except httpx.HTTPError as exc:
-                failure = TransportError(
-                    f"{path} failed: {type(exc).__name__}", path=path, reason=type(exc).__name__
+            except Exception as exc:
+                described = describe_failure(exc)
+                if described is None:
+                    raise
+                timeout, reason = described
+                failure = (
+                    RequestTimeoutError(f"{path} timed out ({reason})", path=path, reason=reason)
+                    if timeout
+                    else TransportError(f"{path} failed: {reason}", path=path, reason=reason)
                 )
         finally:
             self._semaphore.release()
