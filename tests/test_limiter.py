@@ -17,6 +17,8 @@ from wecom_kf_async import (
     set_testing,
 )
 
+from .conftest import FakeClock, FakeSleep
+
 DECREASE = 0.5
 INCREASE = 1.25
 MIN_RATE = 1.0
@@ -30,30 +32,6 @@ def _real_waits() -> Iterator[None]:
     set_testing(False)
     yield
     set_testing(previous)
-
-
-class FakeClock:
-    """Seconds that move only when a test (or FakeSleep) moves them."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class FakeSleep:
-    """An async sleep that records each wait and advances the fake clock by it."""
-
-    def __init__(self, clock: FakeClock) -> None:
-        self.clock = clock
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        wake = self.clock.now + seconds
-        await asyncio.sleep(0)
-        self.clock.now = max(self.clock.now, wake)
 
 
 def _throttle(clock: FakeClock, sleep: FakeSleep) -> AdaptiveThrottle:

@@ -22,35 +22,14 @@ from wecom_kf_async import (
 )
 from wecom_kf_async._retry import retrying_call
 
+from .conftest import FakeClock, FakeSleep
+
 BASE, CAP = 0.25, 8.0
 T_BASE, T_CAP = 1.0, 30.0
 POLICY = RetryPolicy(
     backoff_base=BASE, backoff_cap=CAP, throttle_backoff_base=T_BASE, throttle_backoff_cap=T_CAP
 )
 DRAWS = 300
-
-
-class FakeClock:
-    """Seconds that move only when a test (or FakeSleep) moves them."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class FakeSleep:
-    """An async sleep that records each wait and advances the fake clock by it."""
-
-    def __init__(self, clock: FakeClock) -> None:
-        self.clock = clock
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        await asyncio.sleep(0)
-        self.clock.now += seconds
 
 
 @pytest.fixture

@@ -17,21 +17,13 @@ from wecom_kf_async import (
 )
 from wecom_kf_async._token import REFRESH_FAILURE_MEMORY
 
+from .conftest import FakeClock
+
 CORP_ID = "ww0123456789abcdef"
 SECRET = "s3cr3t-Value_ABCDEFGHIJKLMNOPQRSTUVWXYZ012"
 KEY = token_key(CORP_ID, SECRET)
 SKEW = 300.0
 JITTER = 60.0
-
-
-class FakeClock:
-    """Wall-clock seconds that move only when a test moves them."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class FakeFetch:
