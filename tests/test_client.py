@@ -194,6 +194,17 @@ async def test_transient_faults_retried_then_given_up(
         assert sim.stats.calls[CUSTOMER_BATCHGET] == 6
 
 
+async def test_http_404_is_not_retried(sim: WeComSimulator, kf: KfClient) -> None:
+    """A 4xx status (a wrong base URL, say) fails at once instead of being retried."""
+    await kf.tokens.get()
+    sim.script(CUSTOMER_BATCHGET, ["http404"])
+    with pytest.raises(UpstreamHTTPError) as raised:
+        await call(kf)
+    assert raised.value.status_code == 404
+    assert not raised.value.retryable
+    assert sim.stats.calls[CUSTOMER_BATCHGET] == 1
+
+
 async def test_unknown_errcode_fails_fast(sim: WeComSimulator, kf: KfClient) -> None:
     """An errcode the table does not know is not retried and keeps its code."""
     sim.script(CUSTOMER_BATCHGET, [99999])

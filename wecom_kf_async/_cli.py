@@ -165,6 +165,8 @@ def _client(args: argparse.Namespace) -> KfClient:
     if args.rate_limit is not None:
         options["rate_limit"] = args.rate_limit
     if args.simulate:
+        if args.base_url:
+            raise UsageError("--base-url and --simulate exclude each other")
         from .testing import WeComSimulator, simulated_client
 
         return simulated_client(WeComSimulator(), **options)

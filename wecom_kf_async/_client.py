@@ -75,7 +75,8 @@ class KfClient:
         rate_limit: Calls per second this client allows itself (``None``: no limit).
         rate_limiter: A limiter shared beyond this process (fleet mode); used
             in addition to ``rate_limit``.
-        http_client: An ``httpx.AsyncClient`` you own; the library never closes it.
+        http_client: An ``httpx.AsyncClient`` you own; the library never closes it,
+            and its own timeout and connection limits apply (``timeout`` does not).
         transport: An httpx transport for the client the library creates (for
             example ``httpx.ASGITransport(app=simulator)``). By default that client
             runs over aiohttp (``httpx_aiohttp.AiohttpTransport``), which is much

@@ -34,7 +34,7 @@ DEFAULT_THROTTLE_BACKOFF_CAP: Final = 30.0
 
 #: A token is refreshed this many seconds before WeCom says it expires ...
 DEFAULT_TOKEN_REFRESH_SKEW: Final = 300.0
-#: ... minus a random share of this many seconds, so a fleet does not refresh in step.
+#: ... plus a random share of this many seconds, so a fleet does not refresh in step.
 DEFAULT_TOKEN_REFRESH_JITTER: Final = 60.0
 
 #: Adaptive throttling: after 45009/45033 the client sends at this share of the rate it

@@ -256,6 +256,11 @@ class UpstreamHTTPError(TransportError):
         #: Seconds the server asked to wait (``Retry-After``), if it did.
         self.retry_after = retry_after
 
+    @property
+    def retryable(self) -> bool:
+        """Server-side statuses (5xx), 408 and 429 are transient; other 4xx are not."""
+        return self.status_code >= 500 or self.status_code in (408, 429)
+
 
 class InvalidResponseError(TransportError):
     """HTTP 200, but the body is not a JSON object (truncated, HTML, ...)."""
