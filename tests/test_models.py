@@ -236,3 +236,59 @@ def test_as_mapping_drops_none_fields_of_third_party_shape() -> None:
     mapping = as_mapping(converter.structure(raw, Customer))
     assert mapping == raw
     assert None not in mapping.values()
+
+
+def test_fast_structure_equals_init_built_models() -> None:
+    """What the converter's hooks build equals what the attrs __init__ builds, field by field."""
+    from wecom_kf_async import Customer, EnterSessionContext, WechatChannels, converter
+
+    raw = {
+        "external_userid": "wmA",
+        "nickname": "张三",
+        "avatar": "http://a",
+        "gender": 2,
+        "unionid": "ou",
+        "enter_session_context": {
+            "scene": "s",
+            "scene_param": "p",
+            "wechat_channels": {"nickname": "n", "scene": 1, "later_field": True},
+        },
+        "later_field": [1],
+    }
+    built = converter.structure(raw, Customer)
+    expected = Customer(
+        external_userid="wmA",
+        nickname="张三",
+        avatar="http://a",
+        gender=2,
+        unionid="ou",
+        enter_session_context=EnterSessionContext(
+            scene="s",
+            scene_param="p",
+            wechat_channels=WechatChannels(nickname="n", shop_nickname=None, scene=1),
+        ),
+    )
+    assert built == expected
+    assert hash(built) == hash(expected)
+    assert repr(built) == repr(expected)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        built.nickname = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"external_userid": 5},
+        {"nickname": "no id"},
+        {"external_userid": "wmA", "gender": "1"},
+        {"external_userid": "wmA", "enter_session_context": []},
+        {"external_userid": "wmA", "enter_session_context": {"wechat_channels": {"scene": "1"}}},
+        "not an object",
+    ],
+)
+def test_wrong_json_types_raise_type_error(raw: object) -> None:
+    """A field of the wrong JSON type raises TypeError instead of being coerced."""
+    from wecom_kf_async import Customer, converter
+
+    with pytest.raises(TypeError):
+        converter.structure(raw, Customer)

@@ -166,6 +166,8 @@ class CustomersAPI:
         ids = normalize_ids(external_userids)
         if not ids:
             return BatchGetResult()
+        if len(ids) <= BATCHGET_MAX_IDS:  # one chunk: no tasks to run beside it
+            return await self._fetch_chunk(ids, bool(need_enter_session_context))
         pages = [
             page
             async for page in self._pages(ids, bool(need_enter_session_context), window=len(ids))

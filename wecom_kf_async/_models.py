@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -62,10 +62,108 @@ class Customer:
 #: The converter every model goes through. Extra keys from the server are ignored.
 converter = cattrs.Converter(forbid_extra_keys=False)
 
+# Hand-written structure hooks for the hot path (100 customers per chunk, millions
+# per run): cattrs' generated functions cost about 9 us per customer with context,
+# these about a third of that. They check types instead of coercing them: a field of
+# the wrong JSON type raises (and the chunk fails as an invalid response).
+
+
+def _slot_setters(cls: type) -> tuple[Callable[[object, object], None], ...]:
+    """The slot descriptors' setters of a frozen slotted attrs class, in field order.
+
+    Setting slots through them skips attrs' frozen ``__init__``/``__setattr__``
+    (about twice as fast); the hooks below set every field, and a test checks that
+    what they build equals what the ``__init__`` builds.
+    """
+    return tuple(cls.__dict__[field.name].__set__ for field in attrs.fields(cls))
+
+
+_new = object.__new__
+_CUSTOMER_SET = _slot_setters(Customer)
+_CONTEXT_SET = _slot_setters(EnterSessionContext)
+_CHANNELS_SET = _slot_setters(WechatChannels)
+
+
+def _bad(field: str, kind: str, value: object) -> TypeError:
+    return TypeError(f"{field} must be {kind}, got {type(value).__name__}")
+
+
+def _structure_channels(raw: Any, _: object = None) -> WechatChannels:
+    if type(raw) is not dict:
+        raise _bad("wechat_channels", "an object", raw)
+    get = raw.get
+    nickname, shop_nickname, scene = get("nickname"), get("shop_nickname"), get("scene")
+    if nickname is not None and type(nickname) is not str:
+        raise _bad("wechat_channels.nickname", "a string", nickname)
+    if shop_nickname is not None and type(shop_nickname) is not str:
+        raise _bad("wechat_channels.shop_nickname", "a string", shop_nickname)
+    if scene is not None and type(scene) is not int:
+        raise _bad("wechat_channels.scene", "an integer", scene)
+    made = _new(WechatChannels)
+    set_nickname, set_shop_nickname, set_scene = _CHANNELS_SET
+    set_nickname(made, nickname)
+    set_shop_nickname(made, shop_nickname)
+    set_scene(made, scene)
+    return made
+
+
+def _structure_context(raw: Any, _: object = None) -> EnterSessionContext:
+    if type(raw) is not dict:
+        raise _bad("enter_session_context", "an object", raw)
+    get = raw.get
+    scene, scene_param, channels = get("scene"), get("scene_param"), get("wechat_channels")
+    if scene is not None and type(scene) is not str:
+        raise _bad("enter_session_context.scene", "a string", scene)
+    if scene_param is not None and type(scene_param) is not str:
+        raise _bad("enter_session_context.scene_param", "a string", scene_param)
+    made = _new(EnterSessionContext)
+    set_scene, set_scene_param, set_channels = _CONTEXT_SET
+    set_scene(made, scene)
+    set_scene_param(made, scene_param)
+    set_channels(made, None if channels is None else _structure_channels(channels))
+    return made
+
+
+def _structure_customer(raw: Any, _: object = None) -> Customer:
+    if type(raw) is not dict:
+        raise _bad("a customer", "an object", raw)
+    get = raw.get
+    external_userid = get("external_userid")
+    nickname, avatar, gender = get("nickname", ""), get("avatar"), get("gender", 0)
+    unionid, context = get("unionid"), get("enter_session_context")
+    if type(external_userid) is not str:
+        raise _bad("external_userid", "a string", external_userid)
+    if type(nickname) is not str:
+        raise _bad("nickname", "a string", nickname)
+    if avatar is not None and type(avatar) is not str:
+        raise _bad("avatar", "a string", avatar)
+    if type(gender) is not int:
+        raise _bad("gender", "an integer", gender)
+    if unionid is not None and type(unionid) is not str:
+        raise _bad("unionid", "a string", unionid)
+    made = _new(Customer)
+    set_id, set_nickname, set_avatar, set_gender, set_unionid, set_context = _CUSTOMER_SET
+    set_id(made, external_userid)
+    set_nickname(made, nickname)
+    set_avatar(made, avatar)
+    set_gender(made, gender)
+    set_unionid(made, unionid)
+    set_context(made, None if context is None else _structure_context(context))
+    return made
+
+
+converter.register_structure_hook(WechatChannels, _structure_channels)
+converter.register_structure_hook(EnterSessionContext, _structure_context)
+converter.register_structure_hook(Customer, _structure_customer)
+_customer_hook = converter.get_structure_hook(Customer)
+
 
 def structure_customers(raw: Any) -> list[Customer]:
     """Structure a ``customer_list`` JSON array into :class:`Customer` objects."""
-    return converter.structure(raw, list[Customer])
+    if not isinstance(raw, list):
+        raise TypeError(f"customer_list must be an array, got {type(raw).__name__}")
+    hook = _customer_hook
+    return [hook(item, Customer) for item in raw]
 
 
 @attrs.frozen(kw_only=True)

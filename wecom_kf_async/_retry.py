@@ -103,8 +103,24 @@ async def retrying_call(
     sleep: Callable[[float], Awaitable[None]],
     rng: random.Random,
 ) -> _T:
-    """Run *call* until it succeeds, fails with a non-retryable error, or *policy* stops."""
+    """Run *call* until it succeeds, fails with a non-retryable error, or *policy* stops.
+
+    The first try runs outside tenacity (most calls succeed at once, and building a
+    retry loop per call costs more than the rest of the client's own work); its
+    failure is handed to tenacity as try 1, which then waits and tries again.
+    """
     start = clock()
+    try:
+        return await call()
+    except Exception as exc:
+        if policy.attempts == 1 or not _should_retry(exc):
+            raise
+        first: list[BaseException] = [exc]
+
+    async def attempt() -> _T:
+        if first:
+            raise first.pop()
+        return await call()
 
     def stop(state: tenacity.RetryCallState) -> bool:
         if state.attempt_number >= policy.attempts:
@@ -134,7 +150,7 @@ async def retrying_call(
         before_sleep=before_sleep,
         reraise=True,
     )
-    async for attempt in retrying:
-        with attempt:
-            return await call()
+    async for try_ in retrying:
+        with try_:
+            return await attempt()
     raise AssertionError("unreachable: tenacity re-raises or returns")  # pragma: no cover
