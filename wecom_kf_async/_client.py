@@ -20,6 +20,7 @@ from ._constants import (
     DEFAULT_TIMEOUT,
     LOGGER_NAME,
 )
+from ._customers import CustomersAPI
 from ._errors import (
     AccessTokenError,
     InvalidResponseError,
@@ -149,9 +150,6 @@ class KfClient:
             rng=self._rng,
         )
         self._state = "new"
-
-        from ._customers import CustomersAPI
-
         #: ``customer/*`` endpoints, with the batching ``batch_get``.
         self.customers = CustomersAPI(self)
 
