@@ -95,4 +95,6 @@ async def until(condition: Callable[[], bool], *, limit: int = 10_000) -> None:
     raise AssertionError("condition never held")
 
 
+pytest_plugins = ["pytester"]
+
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
