@@ -150,8 +150,71 @@ class KfClient:
             rng=self._rng,
         )
         self._state = "new"
+        self._closers: list[Callable[[], Awaitable[None]]] = []
         #: ``customer/*`` endpoints, with the batching ``batch_get``.
         self.customers = CustomersAPI(self)
+
+    @classmethod
+    def for_fleet(
+        cls,
+        redis_url: str,
+        *,
+        corp_id: str,
+        secret: str,
+        rate_limit: float | None = DEFAULT_RATE_LIMIT,
+        namespace: str | None = None,
+        lock_ttl: float | None = None,
+        **options: Any,
+    ) -> KfClient:
+        """A client whose token and rate budget are shared on Redis with other processes.
+
+        Every process that calls ``for_fleet`` with the same Redis, corp id and secret
+        shares one access token (one ``gettoken`` per expiry for the whole fleet) and
+        one budget of ``rate_limit`` calls per second. While Redis is unreachable,
+        each process falls back to its own token cache and a ``rate_limit``
+        in-process limiter, and goes back to Redis when it answers again. Needs the
+        ``redis`` extra (``pip install 'wecom_kf_async[redis]'``).
+
+        Args:
+            redis_url: ``redis://[[user]:password@]host[:port][/db]`` (or
+                ``rediss://``, ``unix://``); one connection pool serves the store and
+                the limiter, and closes with the client.
+            corp_id: The corp's id.
+            secret: The KF app's secret.
+            rate_limit: Calls per second for the whole fleet (``None``: no limit).
+            namespace: Prefix of the Redis keys (default ``"wecom_kf"``).
+            lock_ttl: Seconds a dead refresher can delay the others (default 5).
+            options: Any other :class:`KfClient` argument (``base_url``, ``timeout``, ...).
+        """
+        from . import fleet
+
+        _check_str("corp_id", corp_id)
+        _check_str("secret", secret)
+        if "token_store" in options or "rate_limiter" in options:
+            raise TypeError("for_fleet sets token_store and rate_limiter itself")
+        ns = fleet.DEFAULT_NAMESPACE if namespace is None else namespace
+        redis = fleet.connect(redis_url)
+        store = fleet.RedisTokenStore(
+            redis,
+            namespace=ns,
+            lock_ttl=fleet.DEFAULT_LOCK_TTL if lock_ttl is None else lock_ttl,
+            clock=options.get("clock", time.time),
+        )
+        limiter = (
+            None
+            if rate_limit is None
+            else fleet.RedisRateLimiter(redis, rate_limit, name=corp_id, namespace=ns)
+        )
+        client = cls(
+            corp_id=corp_id,
+            secret=secret,
+            rate_limit=None,
+            rate_limiter=limiter,
+            token_store=store,
+            **options,
+        )
+        client._closers.append(redis.aclose)
+        return client
 
     def __repr__(self) -> str:
         return (
@@ -189,8 +252,17 @@ class KfClient:
         try:
             await self._tokens.aclose()
         finally:
-            if self._own_http and self._http is not None:
-                await self._http.aclose()
+            try:
+                if self._own_http and self._http is not None:
+                    await self._http.aclose()
+            finally:
+                # A shared store or limiter that owns a connection (fleet mode).
+                for part in (self._tokens.store, *self._limiters):
+                    closer = getattr(part, "aclose", None)
+                    if closer is not None:
+                        await closer()
+                for close in self._closers:
+                    await close()
 
     @property
     def tokens(self) -> TokenManager:

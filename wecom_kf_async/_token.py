@@ -18,7 +18,15 @@ from ._constants import (
 )
 from ._errors import KfError
 
-__all__ = ["AccessToken", "InMemoryTokenStore", "TokenManager", "TokenStore", "token_key"]
+__all__ = [
+    "AccessToken",
+    "FetchAccessToken",
+    "InMemoryTokenStore",
+    "SharedTokenStore",
+    "TokenManager",
+    "TokenStore",
+    "token_key",
+]
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -65,6 +73,24 @@ class TokenStore(Protocol):
 
     async def invalidate(self, key: str, value: str) -> bool:
         """Drop the cached token only if it is still *value*; return whether it was."""
+
+
+#: Fetches a new token from WeCom (one gettoken), ready to cache.
+FetchAccessToken = Callable[[], Awaitable[AccessToken]]
+
+
+@runtime_checkable
+class SharedTokenStore(TokenStore, Protocol):
+    """A store shared by many processes, which also coordinates their refreshes.
+
+    The token manager keeps refreshes single-flight within one process; a shared
+    store makes them single-flight across every process that shares it.
+    """
+
+    async def refresh(self, key: str, fetch: FetchAccessToken) -> AccessToken:
+        """Return a fresh token for *key*: one another process just stored, or else
+        the one *fetch* returns, called by at most one process at a time.
+        """
 
 
 class InMemoryTokenStore:
@@ -177,25 +203,31 @@ class TokenManager:
             self._failure = (self._clock() + REFRESH_FAILURE_MEMORY, exc)
 
     async def _do_refresh(self) -> AccessToken:
-        # Another caller (or process, with a shared store) may have refreshed already.
-        now = self._clock()
-        current = await self._store.get(self._key)
-        if current is not None and current.fresh(now):
-            self._latest = current
-            return current
+        store = self._store
+        if isinstance(store, SharedTokenStore):
+            token = await store.refresh(self._key, self._fetch_new)
+        else:
+            # Another caller may have refreshed already.
+            current = await store.get(self._key)
+            if current is not None and current.fresh(self._clock()):
+                token = current
+            else:
+                token = await self._fetch_new()
+                await store.set(self._key, token)
+        self._latest = token
+        self._failure = None
+        return token
+
+    async def _fetch_new(self) -> AccessToken:
         self.refresh_count += 1
         logger.debug("fetching an access token (gettoken)")
         value, expires_in = await self._fetch()
         now = self._clock()
         lead = min(self._skew + self._rng.uniform(0.0, self._jitter), expires_in / 2)
-        token = AccessToken(
+        logger.info("access token refreshed; valid for %.0fs", expires_in)
+        return AccessToken(
             value=value, expires_at=now + expires_in, refresh_at=now + expires_in - lead
         )
-        await self._store.set(self._key, token)
-        self._latest = token
-        self._failure = None
-        logger.info("access token refreshed; valid for %.0fs", expires_in)
-        return token
 
     async def invalidate(self, failed: AccessToken) -> None:
         """WeCom refused *failed*: drop it, unless the cache already moved on."""
