@@ -98,3 +98,41 @@ async def until(condition: Callable[[], bool], *, limit: int = 10_000) -> None:
 pytest_plugins = ["pytester"]
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+async def _redis_answers(url: str) -> str | None:
+    """None if Redis at *url* answers PING, else why not."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=2.0)
+    try:
+        await client.ping()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        await client.aclose()
+    return None
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    """``REDIS_URL`` (default ``redis://127.0.0.1:6379/15``), its database emptied.
+
+    Without a Redis the test fails when ``CI`` is set (CI must provide one) and is
+    skipped otherwise.
+    """
+    import redis.asyncio as aioredis
+
+    problem = await _redis_answers(REDIS_URL)
+    if problem is not None:
+        message = f"no Redis answers at REDIS_URL ({problem})"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        await client.flushdb()
+        yield REDIS_URL
+        await client.flushdb()
+    finally:
+        await client.aclose()
