@@ -25,7 +25,7 @@ import random
 import secrets
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 try:
@@ -126,6 +126,12 @@ class _RedisLink:
         #: How many times Redis came back after an outage.
         self.recoveries = 0
         self._next_probe = 0.0
+        self._on_recovery: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def on_recovery(self, callback: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run *callback* in the background each time Redis answers again."""
+        self._on_recovery.append(callback)
 
     def usable(self) -> bool:
         if self.up:
@@ -156,6 +162,10 @@ class _RedisLink:
                 "Redis at %s answers again; token and rate budget are shared again",
                 self.where,
             )
+            for callback in self._on_recovery:
+                task = asyncio.get_running_loop().create_task(callback())
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
 
 _links: weakref.WeakKeyDictionary[Redis, _RedisLink] = weakref.WeakKeyDictionary()
@@ -308,7 +318,9 @@ class RedisTokenStore:
         self._sleep = sleep
         self._rng = random.Random()  # noqa: S311 - poll jitter, not cryptography
         self._mirror = InMemoryTokenStore()
-        self._synced_recoveries = 0
+        self._keys: set[str] = set()
+        self._synced: dict[str, int] = {}
+        self._link.on_recovery(self._resync_all)
         self._claim = self._redis.register_script(_CLAIM)
         self._read_script = self._redis.register_script(_READ)
         self._write_script = self._redis.register_script(_WRITE)
@@ -357,11 +369,16 @@ class RedisTokenStore:
         )
         return bool(written)
 
+    async def _remember(self, key: str, token: AccessToken) -> None:
+        self._keys.add(key)
+        await self._mirror.set(key, token)
+
     async def _resync(self, key: str, shared: AccessToken | None) -> AccessToken | None:
         """After an outage, hand the others a token this process fetched meanwhile."""
-        if self._synced_recoveries == self._link.recoveries:
+        recoveries = self._link.recoveries
+        if self._synced.get(key, 0) == recoveries:
             return shared
-        self._synced_recoveries = self._link.recoveries
+        self._synced[key] = recoveries
         local = await self._mirror.get(key)
         if local is None or not local.fresh(self._clock()):
             return shared
@@ -371,11 +388,20 @@ class RedisTokenStore:
             return local
         return await self._read(key)
 
+    async def _resync_all(self) -> None:
+        """When Redis answers again, write back what this process fetched meanwhile."""
+        for key in list(self._keys):
+            try:
+                await self._resync(key, await self._read(key))
+            except _UNREACHABLE as exc:
+                self._link.failed(exc)
+                return
+
     async def _shared_get(self, key: str) -> AccessToken | None:
         token = await self._resync(key, await self._read(key))
         self._link.succeeded()
         if token is not None:
-            await self._mirror.set(key, token)
+            await self._remember(key, token)
         return token
 
     # -- TokenStore --------------------------------------------------------------
@@ -391,7 +417,7 @@ class RedisTokenStore:
 
     async def set(self, key: str, token: AccessToken) -> None:
         """Cache *token* for every process, unless Redis holds one that expires later."""
-        await self._mirror.set(key, token)
+        await self._remember(key, token)
         if self._link.usable():
             try:
                 await self._write(key, token)
@@ -426,7 +452,7 @@ class RedisTokenStore:
         if token is not None and token.fresh(self._clock()):
             return token
         token = await fetch()
-        await self._mirror.set(key, token)
+        await self._remember(key, token)
         return token
 
     async def _refresh_shared(self, key: str, fetch: FetchAccessToken) -> AccessToken:
@@ -443,15 +469,17 @@ class RedisTokenStore:
                     token = self._from_redis(*claim[1:])
                     if token is not None:
                         self._link.succeeded()
-                        await self._mirror.set(key, token)
+                        await self._remember(key, token)
                         return token
                 elif state == 2:  # the lock is ours
                     break
                 # Another process is refreshing: wait for its token, or for its lock
                 # to expire if it died, whichever comes first.
-                lock_left = int(claim[1]) / 1000.0 if state == 0 else 0.0
-                wait = pause * (0.5 + self._rng.random())
-                await self._sleep(min(wait, lock_left) if lock_left > 0 else wait)
+                wait = pause * self._rng.uniform(0.5, 1.0)
+                if state == 0 and int(claim[1]) > 0:
+                    # PTTL is rounded down to the millisecond: wake just after expiry.
+                    wait = min(wait, (int(claim[1]) + 2) / 1000.0)
+                await self._sleep(wait)
                 pause = min(pause * 2, DEFAULT_MAX_POLL_INTERVAL)
             self._link.succeeded()
         except _UNREACHABLE as exc:
@@ -471,10 +499,10 @@ class RedisTokenStore:
                 self._link.failed(exc)
                 raise _RedisUnreachable from None
             if token is not None and token.fresh(self._clock()):
-                await self._mirror.set(key, token)
+                await self._remember(key, token)
                 return token
             token = await fetch()
-            await self._mirror.set(key, token)
+            await self._remember(key, token)
             try:
                 if not await self._write(key, token):
                     stored = await self._read(key)
@@ -492,7 +520,8 @@ class RedisTokenStore:
     async def _keep_lock(self, lock: str, owner: str, lock_ms: int) -> None:
         """Renew the lock while this process refreshes, so only a dead holder loses it."""
         while True:
-            await self._sleep(self.lock_ttl / 3)
+            # Real time, whatever sleep was injected: the lock expires in Redis' time.
+            await asyncio.sleep(self.lock_ttl / 3)
             try:
                 renewed = await self._renew(keys=[lock], args=[owner, lock_ms])
             except _UNREACHABLE:
@@ -603,6 +632,11 @@ class RedisRateLimiter:
         return (
             f"RedisRateLimiter(redis at {self._link.where}, rate={self.rate!r}, name={self.name!r})"
         )
+
+    @property
+    def redis(self) -> Redis:
+        """The Redis client."""
+        return self._redis
 
     @property
     def key(self) -> str:
