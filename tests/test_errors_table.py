@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from wecom_kf_async import (
@@ -126,3 +128,31 @@ def test_errcode_table_is_read_only() -> None:
         del ERRCODE_TABLE[-1]  # type: ignore[attr-defined]
     assert not hasattr(ERRCODE_TABLE, "update")
     assert dict(ERRCODE_TABLE) == before
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        error_for(40014, "invalid access_token, hint: [1700000000_1_abc], from ip: 1.2.3.4"),
+        error_for(45009, "api freq out of limit", path="kf/customer/batchget"),
+        error_for(123456, "unknown"),
+        RequestTimeoutError(
+            "gettoken timed out (ReadTimeout)", path="gettoken", reason="ReadTimeout"
+        ),
+        UpstreamHTTPError(502, path="kf/customer/batchget", retry_after=3.0),
+        BatchGetError({"wmA": error_for(-1, "system busy")}),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_errors_survive_pickling(error: KfError) -> None:
+    """Task queues (arq, celery) pickle a job's exception for the process that waits."""
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+
+    assert type(copy) is type(error)
+    assert str(copy) == str(error)
+    assert repr(copy) == repr(error)
+    assert vars(copy).keys() == vars(error).keys()
+    assert copy.retryable == error.retryable
+    for name, value in vars(error).items():
+        if name != "failed":
+            assert getattr(copy, name) == value

@@ -29,7 +29,14 @@ from ._errors import (
 from ._limiter import AdaptiveThrottle, LocalRateLimiter, RateLimiter
 from ._models import BatchGetResult, Customer, EnterSessionContext, WechatChannels, converter
 from ._retry import RetryPolicy, is_testing, set_testing
-from ._token import AccessToken, InMemoryTokenStore, TokenManager, TokenStore, token_key
+from ._token import (
+    AccessToken,
+    InMemoryTokenStore,
+    SharedTokenStore,
+    TokenManager,
+    TokenStore,
+    token_key,
+)
 
 __version__ = "0.1.0"
 
@@ -58,6 +65,7 @@ __all__ = [
     "RequestTimeoutError",
     "RetryPolicy",
     "ServerBusyError",
+    "SharedTokenStore",
     "TokenManager",
     "TokenStore",
     "TransportError",

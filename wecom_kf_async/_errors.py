@@ -6,6 +6,7 @@ import enum
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 __all__ = [
     "ERRCODE_TABLE",
@@ -123,6 +124,18 @@ class KfError(Exception):
     def retryable(self) -> bool:
         """Whether trying the same request again may succeed."""
         return False
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Picklable (task queues hand exceptions to other processes) although the
+        # subclasses' __init__ signatures differ: rebuild from args and attributes.
+        return (_restore_error, (type(self), self.args, dict(self.__dict__)))
+
+
+def _restore_error(cls: type[KfError], args: tuple[Any, ...], state: dict[str, Any]) -> KfError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 _HINT_RE = re.compile(r"hint:\s*\[([^\]]+)\]")
