@@ -35,6 +35,7 @@ EXPECTED_ALL = {
     "RequestTimeoutError",
     "RetryPolicy",
     "ServerBusyError",
+    "SharedTokenStore",
     "TokenManager",
     "TokenStore",
     "TransportError",
@@ -95,3 +96,30 @@ def test_py_typed_is_shipped() -> None:
 def test_version_matches_the_distribution() -> None:
     """``__version__`` equals the installed distribution's version."""
     assert wecom_kf_async.__version__ == importlib.metadata.version("wecom_kf_async")
+
+
+FLEET_ALL = {
+    "DEFAULT_LOCK_TTL",
+    "DEFAULT_NAMESPACE",
+    "DEFAULT_RECHECK_INTERVAL",
+    "DEFAULT_SHARED_HEADROOM",
+    "RedisRateLimiter",
+    "RedisTokenStore",
+    "connect",
+}
+
+
+def test_fleet_module_surface_is_pinned_and_documented() -> None:
+    """``wecom_kf_async.fleet`` exports exactly its pinned names, each documented."""
+    from wecom_kf_async import fleet
+
+    assert set(fleet.__all__) == FLEET_ALL
+    for name in FLEET_ALL:
+        obj = getattr(fleet, name)
+        if inspect.isclass(obj) or inspect.isroutine(obj):
+            assert obj.__doc__
+            assert obj.__doc__.strip()
+    assert isinstance(
+        fleet.RedisTokenStore("redis://127.0.0.1/15"), wecom_kf_async.SharedTokenStore
+    )
+    assert wecom_kf_async.KfClient.for_fleet.__doc__

@@ -11,9 +11,12 @@ from wecom_kf_async import (
     Customer,
     KfClient,
     KfError,
+    RateLimiter,
     RetryPolicy,
+    SharedTokenStore,
     WeComError,
 )
+from wecom_kf_async.fleet import RedisRateLimiter, RedisTokenStore, connect
 from wecom_kf_async.testing import WeComSimulator, simulated_client
 
 
@@ -62,3 +65,15 @@ async def against_simulator() -> int:
     async with simulated_client(sim, max_concurrency=4) as kf:
         result = await kf.customers.batch_get(["wmA", "nobody"])
     return len(result) + sim.stats.calls["gettoken"]
+
+
+async def in_a_fleet(redis_url: str) -> int:
+    async with KfClient.for_fleet(redis_url, corp_id="ww", secret="s", rate_limit=40) as kf:
+        result = await kf.customers.batch_get(["wmA"])
+    store: SharedTokenStore = RedisTokenStore(redis_url, lock_ttl=2.0)
+    limiter: RateLimiter = RedisRateLimiter(connect(redis_url), 40, name="ww", fallback_rate=10)
+    async with KfClient(
+        corp_id="ww", secret="s", rate_limit=5, token_store=store, rate_limiter=limiter
+    ) as manual:
+        await manual.request("GET", "kf/account/list")
+    return len(result)
