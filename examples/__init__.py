@@ -1,0 +1,1 @@
+"""Runnable examples of wecom_kf_async (see docs/fleet-worker.md)."""
