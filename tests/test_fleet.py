@@ -471,41 +471,73 @@ async def test_redis_stopped_mid_run_then_restarted(
         )
         assert all(not result.failed and len(result) == 1 for result in results)
 
+    failures: list[BaseException] = []
+    completed = 0
+    stopping = asyncio.Event()
+
+    async def load(client: KfClient, caller: int) -> None:
+        nonlocal completed
+        n = 0
+        while not stopping.is_set():
+            n += 1
+            try:
+                result = await client.customers.batch_get([f"wm{caller}x{n}"])
+            except Exception as exc:
+                failures.append(exc)
+            else:
+                if result.failed or len(result) != 1:
+                    failures.append(AssertionError(f"not resolved: {result.failed!r}"))
+            completed += 1
+
+    async def progress(calls: int) -> None:
+        target = completed + calls
+
+        async def reached() -> bool:
+            return completed >= target
+
+        await _eventually(reached)
+
+    def warnings() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
     redis = connect(redis_server.url)
     watcher = connect(redis_server.url)
     first = fleet_client(redis)
     try:
         async with first:
-            await run(first, 20)
+            callers = [asyncio.create_task(load(first, caller)) for caller in range(10)]
+            await progress(50)
             assert sim.stats.calls["gettoken"] == 1
             store = first.tokens.store
             assert isinstance(store, RedisTokenStore)
             token_key_ = store.token_key(first.tokens._key)
             assert await watcher.exists(token_key_) == 1
 
-            redis_server.stop()
+            # Redis goes away while calls are running.
+            await asyncio.to_thread(redis_server.stop)
             sim.expire_tokens()  # the next calls need a new token, with Redis down
-            await run(first, 50)
-            await run(first, 50)
+            await progress(300)
 
             assert sim.stats.calls["gettoken"] == 2
-            warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-            assert len(warnings) == 1, warnings
-            assert "unreachable" in warnings[0]
+            assert len(warnings()) == 1, warnings()
+            assert "unreachable" in warnings()[0]
             held = first.tokens.latest()
             assert held is not None
 
-            redis_server.start()  # empty: it keeps nothing on disk
+            await asyncio.to_thread(redis_server.start)  # empty: it keeps nothing on disk
 
             async def shared_again() -> bool:
-                await run(first, 1)
                 return await watcher.hget(token_key_, "token") == held.value.encode()
 
             await _eventually(shared_again)
+            await progress(50)
+            stopping.set()
+            await asyncio.gather(*callers)
+
+            assert failures == []
             assert await watcher.exists("wecom_kf:rate:corp") == 1
-            warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-            assert len(warnings) == 2, warnings
-            assert "answers again" in warnings[1]
+            assert len(warnings()) == 2, warnings()
+            assert "answers again" in warnings()[1]
 
             # A newcomer takes the token from Redis: the fleet shares again.
             newcomer = fleet_client(connect(redis_server.url))
@@ -514,6 +546,7 @@ async def test_redis_stopped_mid_run_then_restarted(
                 assert newcomer.tokens.refresh_count == 0
             assert sim.stats.calls["gettoken"] == 2
     finally:
+        stopping.set()
         await redis.aclose()
         await watcher.aclose()
 
