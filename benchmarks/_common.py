@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from wecom_kf_async import KfClient
 from wecom_kf_async.testing import BATCHGET_MAX_IDS, CUSTOMER_BATCHGET, SIM_CORP_ID, SIM_SECRET
 
 __all__ = [
@@ -91,6 +92,12 @@ def interleaved(names: Sequence[str], repeats: int) -> Iterator[str]:
 
 
 # -- ids ---------------------------------------------------------------------------
+
+
+def sim_client(base_url: str, **options: Any) -> KfClient:
+    """A client of the simulator at *base_url*; the library's rate limit off unless given."""
+    options.setdefault("rate_limit", None)
+    return KfClient(corp_id=SIM_CORP_ID, secret=SIM_SECRET, base_url=base_url, **options)
 
 
 def make_ids(count: int, prefix: str = "wm") -> list[str]:

@@ -28,8 +28,6 @@ from wecom_kf_async import KfClient
 from wecom_kf_async.testing import serve_in_subprocess
 
 from ._common import (
-    SIM_CORP_ID,
-    SIM_SECRET,
     Settings,
     batchget_url,
     fetch_token,
@@ -39,6 +37,7 @@ from ._common import (
     print_header,
     print_table,
     ratio,
+    sim_client,
     time_async,
     verdict,
 )
@@ -78,13 +77,7 @@ async def _run(settings: Settings) -> bool:
             for transport_name, factory in TRANSPORTS.items():
                 client = httpx.AsyncClient(transport=factory(), timeout=30.0)
                 clients.append(client)
-                kf = KfClient(
-                    corp_id=SIM_CORP_ID,
-                    secret=SIM_SECRET,
-                    base_url=base_url,
-                    rate_limit=None,
-                    transport=factory(),
-                )
+                kf = sim_client(base_url, transport=factory())
                 await kf.__aenter__()
                 kfs.append(kf)
                 await kf.tokens.get()

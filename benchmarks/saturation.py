@@ -15,18 +15,16 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from wecom_kf_async import KfClient
 from wecom_kf_async.testing import serve_in_subprocess
 
 from ._common import (
     CUSTOMER_BATCHGET,
-    SIM_CORP_ID,
-    SIM_SECRET,
     Settings,
     make_ids,
     print_header,
     print_table,
     reset_stats,
+    sim_client,
     sim_stats,
     time_async,
     verdict,
@@ -43,13 +41,7 @@ async def _run(settings: Settings) -> bool:
     del settings  # runs once whatever the repeats
     ids = make_ids(IDS)
     with serve_in_subprocess(latency=0.0) as base_url:
-        async with KfClient(
-            corp_id=SIM_CORP_ID,
-            secret=SIM_SECRET,
-            base_url=base_url,
-            max_concurrency=CONCURRENCY,
-            rate_limit=RATE,
-        ) as kf:
+        async with sim_client(base_url, max_concurrency=CONCURRENCY, rate_limit=RATE) as kf:
             await kf.tokens.get()
             reset_stats(base_url)
             wall, result = await time_async(lambda: kf.customers.batch_get(ids))

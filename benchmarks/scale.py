@@ -26,17 +26,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from wecom_kf_async import KfClient
 from wecom_kf_async.testing import serve_in_subprocess
 
 from ._common import (
-    SIM_CORP_ID,
-    SIM_SECRET,
     Settings,
     make_ids,
     print_header,
     print_table,
     ratio,
+    sim_client,
     verdict,
 )
 
@@ -70,13 +68,7 @@ def _max_rss_bytes() -> int:
 
 async def _child(mode: str, base_url: str) -> dict[str, Any]:
     ids = make_ids(IDS)
-    async with KfClient(
-        corp_id=SIM_CORP_ID,
-        secret=SIM_SECRET,
-        base_url=base_url,
-        max_concurrency=CONCURRENCY,
-        rate_limit=None,
-    ) as kf:
+    async with sim_client(base_url, max_concurrency=CONCURRENCY) as kf:
         await kf.tokens.get()
         baseline = _max_rss_bytes()
         start = time.perf_counter()

@@ -23,12 +23,9 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 import httpx
 
-from wecom_kf_async import KfClient
 from wecom_kf_async.testing import serve_in_subprocess
 
 from ._common import (
-    SIM_CORP_ID,
-    SIM_SECRET,
     Settings,
     batchget_url,
     chunked,
@@ -39,6 +36,7 @@ from ._common import (
     print_header,
     print_table,
     ratio,
+    sim_client,
     time_async,
     verdict,
 )
@@ -83,13 +81,7 @@ async def _run(settings: Settings) -> bool:
                 ),
                 timeout=30.0,
             ) as client,
-            KfClient(
-                corp_id=SIM_CORP_ID,
-                secret=SIM_SECRET,
-                base_url=base_url,
-                max_concurrency=CONCURRENCY,
-                rate_limit=None,
-            ) as kf,
+            sim_client(base_url, max_concurrency=CONCURRENCY) as kf,
         ):
             await kf.tokens.get()  # token pre-fetched: not part of the timing
 
