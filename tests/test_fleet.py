@@ -603,3 +603,23 @@ def test_reprs_show_where_but_no_password() -> None:
 def test_limiter_is_a_rate_limiter() -> None:
     limiter: Any = RedisRateLimiter("redis://127.0.0.1:6379/15", 10)
     assert isinstance(limiter, RateLimiter)
+
+
+async def test_a_wrong_redis_password_raises_instead_of_falling_back(
+    redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from redis.exceptions import AuthenticationError
+
+    caplog.set_level(logging.DEBUG)
+    host = redis_url.split("://", 1)[1]
+    store = RedisTokenStore(f"redis://nobody:hunter2@{host}")
+    limiter = RedisRateLimiter(store.redis, 10, fallback=CountingLimiter())
+    try:
+        with pytest.raises(AuthenticationError) as caught:
+            await store.get(KEY)
+        assert "hunter2" not in str(caught.value)
+        with pytest.raises(AuthenticationError):
+            await limiter.acquire()
+    finally:
+        await store.aclose()
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

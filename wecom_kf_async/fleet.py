@@ -32,6 +32,7 @@ try:
     import redis.asyncio as aioredis
     from redis.asyncio.retry import Retry
     from redis.backoff import NoBackoff
+    from redis.exceptions import AuthenticationError, AuthorizationError
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
@@ -74,6 +75,9 @@ _UNREACHABLE: tuple[type[BaseException], ...] = (
     RedisTimeoutError,
     OSError,
 )
+
+#: Unreachable-looking errors that are really a configuration mistake: they raise.
+_MISCONFIGURED: tuple[type[BaseException], ...] = (AuthenticationError, AuthorizationError)
 
 Redis = aioredis.Redis
 
@@ -143,6 +147,9 @@ class _RedisLink:
         return True
 
     def failed(self, exc: BaseException) -> None:
+        if isinstance(exc, _MISCONFIGURED):
+            # A wrong password or missing permission is not an outage: say so loudly.
+            raise exc
         self._next_probe = time.monotonic() + self.recheck_interval
         if self.up:
             self.up = False
