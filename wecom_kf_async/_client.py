@@ -165,7 +165,7 @@ class KfClient:
         namespace: str | None = None,
         lock_ttl: float | None = None,
         **options: Any,
-    ) -> KfClient:
+    ) -> Self:
         """A client whose token and rate budget are shared on Redis with other processes.
 
         Every process that calls ``for_fleet`` with the same Redis, corp id and secret
