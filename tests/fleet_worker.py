@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from wecom_kf_async import KfClient
+from wecom_kf_async.fleet import DEFAULT_LOCK_TTL
 from wecom_kf_async.testing import SIM_CORP_ID, SIM_SECRET
 
 
@@ -57,7 +58,7 @@ async def main(config: dict[str, Any]) -> None:
         base_url=config["base_url"],
         rate_limit=config.get("rate_limit"),
         namespace=config["namespace"],
-        lock_ttl=config.get("lock_ttl"),
+        lock_ttl=config.get("lock_ttl", DEFAULT_LOCK_TTL),
         max_concurrency=config.get("max_concurrency", 100),
     )
     async with kf:

@@ -15,6 +15,8 @@ import httpx
 
 from ._constants import (
     DEFAULT_BASE_URL,
+    DEFAULT_FLEET_NAMESPACE,
+    DEFAULT_LOCK_TTL,
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_RATE_LIMIT,
     DEFAULT_TIMEOUT,
@@ -162,8 +164,8 @@ class KfClient:
         corp_id: str,
         secret: str,
         rate_limit: float | None = DEFAULT_RATE_LIMIT,
-        namespace: str | None = None,
-        lock_ttl: float | None = None,
+        namespace: str = DEFAULT_FLEET_NAMESPACE,
+        lock_ttl: float = DEFAULT_LOCK_TTL,
         **options: Any,
     ) -> Self:
         """A client whose token and rate budget are shared on Redis with other processes.
@@ -182,8 +184,8 @@ class KfClient:
             corp_id: The corp's id.
             secret: The KF app's secret.
             rate_limit: Calls per second for the whole fleet (``None``: no limit).
-            namespace: Prefix of the Redis keys (default ``"wecom_kf"``).
-            lock_ttl: Seconds a dead refresher can delay the others (default 5).
+            namespace: Prefix of the Redis keys.
+            lock_ttl: Seconds a dead refresher can delay the others.
             options: Any other :class:`KfClient` argument (``base_url``, ``timeout``, ...).
         """
         from . import fleet
@@ -192,18 +194,14 @@ class KfClient:
         _check_str("secret", secret)
         if "token_store" in options or "rate_limiter" in options:
             raise TypeError("for_fleet sets token_store and rate_limiter itself")
-        ns = fleet.DEFAULT_NAMESPACE if namespace is None else namespace
         redis = fleet.connect(redis_url)
         store = fleet.RedisTokenStore(
-            redis,
-            namespace=ns,
-            lock_ttl=fleet.DEFAULT_LOCK_TTL if lock_ttl is None else lock_ttl,
-            clock=options.get("clock", time.time),
+            redis, namespace=namespace, lock_ttl=lock_ttl, clock=options.get("clock", time.time)
         )
         limiter = (
             None
             if rate_limit is None
-            else fleet.RedisRateLimiter(redis, rate_limit, name=corp_id, namespace=ns)
+            else fleet.RedisRateLimiter(redis, rate_limit, name=corp_id, namespace=namespace)
         )
         client = cls(
             corp_id=corp_id,

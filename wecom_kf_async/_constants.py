@@ -45,5 +45,11 @@ ADAPTIVE_MIN_RATE: Final = 1.0
 ADAPTIVE_INCREASE: Final = 1.25
 ADAPTIVE_COOLDOWN: Final = 2.0
 
+#: Fleet mode: prefix of every Redis key the library writes.
+DEFAULT_FLEET_NAMESPACE: Final = "wecom_kf"
+#: Fleet mode: seconds a refresh lock lives without renewal, the longest a dead
+#: holder delays the other processes.
+DEFAULT_LOCK_TTL: Final = 5.0
+
 #: The library's logger.
 LOGGER_NAME: Final = "wecom_kf_async"

@@ -40,7 +40,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "fleet mode needs the redis package: pip install 'wecom_kf_async[redis]'"
     ) from exc
 
-from ._constants import LOGGER_NAME
+from ._constants import DEFAULT_FLEET_NAMESPACE, DEFAULT_LOCK_TTL, LOGGER_NAME
 from ._limiter import LocalRateLimiter, RateLimiter
 from ._token import AccessToken, FetchAccessToken, InMemoryTokenStore
 
@@ -57,9 +57,7 @@ __all__ = [
 logger = logging.getLogger(LOGGER_NAME)
 
 #: Prefix of every Redis key the library writes.
-DEFAULT_NAMESPACE = "wecom_kf"
-#: Seconds a refresh lock lives without renewal: the longest a dead holder delays others.
-DEFAULT_LOCK_TTL = 5.0
+DEFAULT_NAMESPACE = DEFAULT_FLEET_NAMESPACE
 #: Seconds between attempts to reach Redis again while it is unreachable.
 DEFAULT_RECHECK_INTERVAL = 1.0
 #: First and longest pause of a process that waits for another one's refresh.
@@ -123,7 +121,6 @@ class _RedisLink:
     """
 
     def __init__(self, client: Redis, recheck_interval: float) -> None:
-        self.client = client
         self.where = _describe(client)
         self.recheck_interval = recheck_interval
         self.up = True
