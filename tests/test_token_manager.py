@@ -57,6 +57,7 @@ def _manager(
         fetch=fetch,
         store=store or InMemoryTokenStore(),
         clock=clock,
+        monotonic=clock,
         skew=SKEW,
         jitter=JITTER,
         rng=random.Random(seed),

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import logging
+import math
 import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
@@ -32,6 +35,10 @@ logger = logging.getLogger(LOGGER_NAME)
 
 #: Seconds a failed refresh is remembered, so waiting callers don't hammer gettoken.
 REFRESH_FAILURE_MEMORY = 1.0
+
+#: A wall-clock step larger than this many seconds (an NTP correction, a suspended
+#: VM waking up) makes the in-memory store move its tokens' times by the step.
+WALL_STEP_TOLERANCE = 1.0
 
 
 @attrs.frozen(kw_only=True)
@@ -94,25 +101,57 @@ class SharedTokenStore(TokenStore, Protocol):
 
 
 class InMemoryTokenStore:
-    """A per-process token cache (the default)."""
+    """A per-process token cache (the default).
 
-    def __init__(self) -> None:
-        self._tokens: dict[str, AccessToken] = {}
+    It lives in one process, so it measures a token's age on the monotonic clock: if
+    the wall clock steps (an NTP correction) while a token is cached, the token it
+    hands back has its wall-clock times moved by the same step, and stays fresh for
+    exactly as long as it would have without the step.
+
+    Args:
+        clock: The wall clock the tokens' times are on (the client's ``clock``).
+        monotonic: A clock that never steps (the client's ``monotonic``).
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._clock = clock
+        self._monotonic = monotonic
+        # key -> (token, wall time minus monotonic time when it was stored)
+        self._tokens: dict[str, tuple[AccessToken, float]] = {}
+
+    def _offset(self) -> float:
+        return self._clock() - self._monotonic()
 
     async def get(self, key: str) -> AccessToken | None:
         """Return the cached token for *key*, or ``None``."""
-        return self._tokens.get(key)
+        entry = self._tokens.get(key)
+        if entry is None:
+            return None
+        token, offset = entry
+        step = self._offset() - offset
+        if abs(step) <= WALL_STEP_TOLERANCE:
+            return token
+        return AccessToken(
+            value=token.value,
+            expires_at=token.expires_at + step,
+            refresh_at=token.refresh_at + step,
+        )
 
     async def set(self, key: str, token: AccessToken) -> None:
         """Cache *token*, unless the cache holds one that expires later."""
-        current = self._tokens.get(key)
+        current = await self.get(key)
         if current is None or token.expires_at >= current.expires_at:
-            self._tokens[key] = token
+            self._tokens[key] = (token, self._offset())
 
     async def invalidate(self, key: str, value: str) -> bool:
         """Drop the cached token only if it is still *value*."""
-        current = self._tokens.get(key)
-        if current is not None and current.value == value:
+        entry = self._tokens.get(key)
+        if entry is not None and entry[0].value == value:
             del self._tokens[key]
             return True
         return False
@@ -125,12 +164,34 @@ class InMemoryTokenStore:
 FetchToken = Callable[[], Awaitable[tuple[str, float]]]
 
 
+def _own_copy(exc: BaseException) -> BaseException:
+    """A fresh instance of *exc* for one caller, chained to the shared original.
+
+    Many callers share one refresh, and so one exception. Raising that one instance
+    in every caller would append each caller's frames to its traceback (which then
+    grows with every waiter and keeps their locals alive); each caller raises a copy
+    instead, with a traceback of its own and the original as ``__cause__``.
+    """
+    try:
+        clone = copy.copy(exc)
+    except Exception:  # an exception type that cannot be copied: wrap it
+        clone = RuntimeError(f"token refresh failed: {type(exc).__name__}")
+    clone.__cause__ = exc
+    clone.__traceback__ = None
+    return clone
+
+
 class TokenManager:
     """Hands out a valid token, refreshing it ahead of expiry, one refresh at a time.
 
-    Concurrent callers who find no fresh token share one refresh; if it fails, they
-    all get its exception, and callers in the next
-    :data:`REFRESH_FAILURE_MEMORY` seconds get it again without a new gettoken.
+    Concurrent callers who find no fresh token share one refresh; if it fails, each
+    gets its own copy of its exception, and callers in the next
+    :data:`REFRESH_FAILURE_MEMORY` seconds get one too without a new gettoken.
+
+    Tokens carry wall-clock times (``clock``), which is what a store shared between
+    processes can compare; what this process measures for itself (how long its
+    current token stays fresh, how long a failure is remembered) runs on
+    ``monotonic``, so a step of the wall clock changes neither.
     """
 
     def __init__(
@@ -139,7 +200,8 @@ class TokenManager:
         key: str,
         fetch: FetchToken,
         store: TokenStore,
-        clock: Callable[[], float],
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
         skew: float = DEFAULT_TOKEN_REFRESH_SKEW,
         jitter: float = DEFAULT_TOKEN_REFRESH_JITTER,
         rng: random.Random | None = None,
@@ -148,12 +210,17 @@ class TokenManager:
         self._fetch = fetch
         self._store = store
         self._clock = clock
+        self._monotonic = monotonic
         self._skew = skew
         self._jitter = jitter
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._refresh: asyncio.Task[AccessToken] | None = None
-        self._failure: tuple[float, KfError] | None = None
+        # (monotonic time until which it is remembered, the exception)
+        self._failure: tuple[float, BaseException] | None = None
         self._latest: AccessToken | None = None
+        # Monotonic time at which ``_latest`` is due for a refresh.
+        self._latest_due = -math.inf
+        self._closed = False
         #: How many gettoken refreshes this manager started (for tests and metrics).
         self.refresh_count = 0
 
@@ -164,14 +231,19 @@ class TokenManager:
 
     def latest(self) -> AccessToken | None:
         """The newest fresh token this process has seen, without any I/O (or ``None``)."""
-        token = self._latest
-        if token is not None and token.fresh(self._clock()):
-            return token
+        if self._latest is not None and self._monotonic() < self._latest_due:
+            return self._latest
         return None
 
     def is_current(self, token: AccessToken) -> bool:
         """Whether *token* is still the newest fresh token this process knows."""
-        return self._latest is token and token.fresh(self._clock())
+        return self._latest is token and self._monotonic() < self._latest_due
+
+    def _adopt(self, token: AccessToken) -> AccessToken:
+        """Make *token* the current one; it stays fresh until its refresh_at."""
+        self._latest = token
+        self._latest_due = self._monotonic() + (token.refresh_at - self._clock())
+        return token
 
     async def get(self) -> AccessToken:
         """Return a fresh token, fetching one if needed."""
@@ -179,19 +251,31 @@ class TokenManager:
         if token is not None:
             return token
         token = await self._store.get(self._key)
-        if token is not None and token.fresh(self._clock()):
-            self._latest = token
-            return token
+        # The store's copy of a token this process saw go stale (by the monotonic
+        # clock) is stale too, whatever the wall clock says.
+        if token is not None and token.fresh(self._clock()) and token is not self._latest:
+            return self._adopt(token)
         return await self._join_refresh()
 
     async def _join_refresh(self) -> AccessToken:
-        if self._refresh is None:
+        if self._closed:
+            raise RuntimeError("KfClient is closed")
+        task = self._refresh
+        if task is None:
             failure = self._failure
-            if failure is not None and self._clock() < failure[0]:
-                raise failure[1]
-            self._refresh = asyncio.create_task(self._do_refresh())
-            self._refresh.add_done_callback(self._refresh_done)
-        return await asyncio.shield(self._refresh)
+            if failure is not None and self._monotonic() < failure[0]:
+                raise _own_copy(failure[1])
+            task = self._refresh = asyncio.create_task(self._do_refresh())
+            task.add_done_callback(self._refresh_done)
+        # asyncio.wait neither cancels the shared refresh when this caller is
+        # cancelled nor hands this caller the refresh's own cancellation.
+        await asyncio.wait((task,))
+        if task.cancelled():
+            raise RuntimeError("KfClient is closed")
+        exc = task.exception()
+        if exc is not None:
+            raise _own_copy(exc)
+        return task.result()
 
     def _refresh_done(self, task: asyncio.Task[AccessToken]) -> None:
         if self._refresh is task:
@@ -200,7 +284,7 @@ class TokenManager:
             return
         exc = task.exception()
         if isinstance(exc, KfError):
-            self._failure = (self._clock() + REFRESH_FAILURE_MEMORY, exc)
+            self._failure = (self._monotonic() + REFRESH_FAILURE_MEMORY, exc)
 
     async def _do_refresh(self) -> AccessToken:
         store = self._store
@@ -209,14 +293,13 @@ class TokenManager:
         else:
             # Another caller may have refreshed already.
             current = await store.get(self._key)
-            if current is not None and current.fresh(self._clock()):
+            if current is not None and current.fresh(self._clock()) and current is not self._latest:
                 token = current
             else:
                 token = await self._fetch_new()
                 await store.set(self._key, token)
-        self._latest = token
         self._failure = None
-        return token
+        return self._adopt(token)
 
     async def _fetch_new(self) -> AccessToken:
         self.refresh_count += 1
@@ -240,7 +323,12 @@ class TokenManager:
         )
 
     async def aclose(self) -> None:
-        """Cancel a refresh in progress (when the client closes)."""
+        """Cancel a refresh in progress (when the client closes).
+
+        Callers waiting for it get ``RuntimeError("KfClient is closed")``, as a call
+        does whose HTTP request the closing client interrupts.
+        """
+        self._closed = True
         task = self._refresh
         if task is not None and not task.done():
             task.cancel()
