@@ -29,8 +29,13 @@ def sim() -> WeComSimulator:
 
 
 def client_for(sim: WeComSimulator, **options: Any) -> KfClient:
-    """A KfClient talking to *sim* in process (ASGI), no rate limit unless asked."""
+    """A KfClient talking to *sim* in process (ASGI), no rate limit unless asked.
+
+    A fake ``clock`` given alone serves as the monotonic clock too.
+    """
     options.setdefault("rate_limit", None)
+    if "clock" in options:
+        options.setdefault("monotonic", options["clock"])
     return KfClient(
         corp_id=sim.corp_id,
         secret=options.pop("secret", SIM_SECRET),

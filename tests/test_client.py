@@ -232,8 +232,12 @@ async def test_connect_error_is_transport_error_without_chain() -> None:
             await call(kf)
     assert "Connect" in raised.value.reason
     assert not isinstance(raised.value, RequestTimeoutError)
-    assert raised.value.__cause__ is None
-    assert raised.value.__context__ is None
+    # The failure came from the shared token refresh: the caller's own copy is
+    # chained to that original, and the original to nothing (no httpx exception).
+    original = raised.value.__cause__
+    assert type(original) is TransportError
+    assert original.__cause__ is None
+    assert original.__context__ is None
     assert raised.value.retryable
 
 

@@ -120,7 +120,8 @@ async def test_connect_error_chain_holds_no_url() -> None:
     async with kf:
         with pytest.raises(KfError) as raised:
             await kf.tokens.get()
-    assert [type(e).__name__ for e in chain(raised.value)] == ["TransportError"]
+    # The caller's own copy, chained to the refresh's shared original; no httpx error.
+    assert [type(e).__name__ for e in chain(raised.value)] == ["TransportError"] * 2
     assert "the-secret-1234" not in str(raised.value)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -21,6 +22,8 @@ from ._constants import (
     DEFAULT_RATE_LIMIT,
     DEFAULT_TIMEOUT,
     LOGGER_NAME,
+    MAX_TOKEN_BYTES,
+    TOKEN_LIFETIME_RANGE,
 )
 from ._customers import CustomersAPI
 from ._errors import (
@@ -43,11 +46,65 @@ logger = logging.getLogger(LOGGER_NAME)
 
 _JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
+#: Times a request re-reads the current token while waiting for its turn to send
+#: (it changed while the request queued); after that it goes with what it has.
+_TOKEN_PASSES = 3
+
 
 def _check_str(name: str, value: object) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{name} must be a non-empty string")
     return value
+
+
+def attempt_limit(timeout: float | httpx.Timeout | None) -> float | None:
+    """Seconds one attempt may take as a whole, connect to last byte (``None``: no bound).
+
+    httpx applies its timeouts per phase and per read, so a server that sends a byte
+    now and then never trips them; the client bounds the whole attempt by the same
+    number (by the largest phase limit of an ``httpx.Timeout``).
+    """
+    if timeout is None:
+        return None
+    if isinstance(timeout, httpx.Timeout):
+        phases = [t for t in (timeout.connect, timeout.read, timeout.write, timeout.pool) if t]
+        return max(phases) if phases else None
+    return float(timeout)
+
+
+def _check_token_answer(data: Mapping[str, Any]) -> tuple[str, float]:
+    """The token and its lifetime from a gettoken answer; anything implausible raises.
+
+    A lifetime of zero, a negative one or NaN would have the client fetch a new
+    token for every request, for ever; a value that is not a short, printable string
+    is no token.
+    """
+    value = data.get("access_token")
+    expires_in = data.get("expires_in", 7200)
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value.encode()) > MAX_TOKEN_BYTES
+        or not value.isprintable()
+        or any(c.isspace() for c in value)
+    ):
+        raise InvalidResponseError(
+            "gettoken answered without a usable access_token", path="gettoken", reason="bad token"
+        )
+    low, high = TOKEN_LIFETIME_RANGE
+    if (
+        isinstance(expires_in, bool)
+        or not isinstance(expires_in, int | float)
+        or not math.isfinite(expires_in)
+        or not low <= expires_in <= high
+    ):
+        raise InvalidResponseError(
+            f"gettoken answered an implausible expires_in ({expires_in!r}; "
+            f"expected {low:.0f} to {high:.0f} seconds)",
+            path="gettoken",
+            reason="bad expires_in",
+        )
+    return value, float(expires_in)
 
 
 class _TokenRefused(Exception):
@@ -87,7 +144,11 @@ class KfClient:
         timeout: Seconds per HTTP request, or an ``httpx.Timeout``.
         retry: Attempts, backoff and deadline (:class:`RetryPolicy`).
         token_store: Where access tokens are cached (default: in memory).
-        clock: Wall clock in epoch seconds, for token expiry, deadlines and throttling.
+        clock: Wall clock in epoch seconds, for the tokens' expiry times (what a
+            token store shared between processes compares).
+        monotonic: A clock that never steps, for every interval the client
+            measures itself: retry deadlines, throttling, how long its token stays
+            fresh, how long a failed refresh is remembered.
         sleep: The coroutine used to wait between retries and when throttled.
         rng: Random source for backoff and refresh jitter.
     """
@@ -107,6 +168,7 @@ class KfClient:
         retry: RetryPolicy | None = None,
         token_store: TokenStore | None = None,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -136,19 +198,26 @@ class KfClient:
             if x is not None
         )
         self._clock = clock
+        self._monotonic = monotonic
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._timeout = timeout
+        self._attempt_limit = attempt_limit(timeout if http_client is None else http_client.timeout)
         self._transport = transport
         self._own_http = http_client is None
         self._http: httpx.AsyncClient | None = http_client
         self._semaphore = asyncio.Semaphore(max_concurrency)
-        self._throttle = AdaptiveThrottle(clock=clock, sleep=sleep)
+        self._throttle = AdaptiveThrottle(clock=monotonic, sleep=sleep)
         self._tokens = TokenManager(
             key=token_key(corp_id, secret),
             fetch=self._fetch_token,
-            store=token_store if token_store is not None else InMemoryTokenStore(),
+            store=(
+                token_store
+                if token_store is not None
+                else InMemoryTokenStore(clock=clock, monotonic=monotonic)
+            ),
             clock=clock,
+            monotonic=monotonic,
             rng=self._rng,
         )
         self._state = "new"
@@ -196,7 +265,11 @@ class KfClient:
             raise TypeError("for_fleet sets token_store and rate_limiter itself")
         redis = fleet.connect(redis_url)
         store = fleet.RedisTokenStore(
-            redis, namespace=namespace, lock_ttl=lock_ttl, clock=options.get("clock", time.time)
+            redis,
+            namespace=namespace,
+            lock_ttl=lock_ttl,
+            clock=options.get("clock", time.time),
+            monotonic=options.get("monotonic", time.monotonic),
         )
         limiter = (
             None
@@ -303,44 +376,64 @@ class KfClient:
             if body is None
             else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         )
+        passes = 0
         while True:
             if token is not None and not self._tokens.is_current(token):
                 token = await self._tokens.get()
             await self._semaphore.acquire()
-            if token is None or self._tokens.is_current(token):
+            passes += 1
+            if token is None or passes >= _TOKEN_PASSES or self._tokens.is_current(token):
                 break
             self._semaphore.release()
         try:
             for limiter in self._limiters:
                 await limiter.acquire()
             await self._throttle.acquire()
+            if self._state != "open":
+                raise RuntimeError("KfClient is closed")
             if token is not None:
                 params = {**params, "access_token": token.value}
             failure: TransportError | None = None
+            response: httpx.Response | None = None
+            limit = asyncio.timeout(self._attempt_limit)
             try:
-                response = await http.request(
-                    method,
-                    f"{self.base_url}/cgi-bin/{path}",
-                    params=params,
-                    content=content,
-                    headers=_JSON_HEADERS if content is not None else None,
-                )
+                async with limit:
+                    response = await http.request(
+                        method,
+                        f"{self.base_url}/cgi-bin/{path}",
+                        params=params,
+                        content=content,
+                        headers=_JSON_HEADERS if content is not None else None,
+                    )
             except Exception as exc:
-                described = describe_failure(exc)
-                if described is None:
-                    raise
-                timeout, reason = described
-                failure = (
-                    RequestTimeoutError(f"{path} timed out ({reason})", path=path, reason=reason)
-                    if timeout
-                    else TransportError(f"{path} failed: {reason}", path=path, reason=reason)
-                )
+                if limit.expired():
+                    failure = RequestTimeoutError(
+                        f"{path} took longer than {self._attempt_limit}s as a whole",
+                        path=path,
+                        reason="attempt timeout",
+                    )
+                elif self._state != "open":
+                    failure = None  # closed under it: raised below, unchained
+                else:
+                    described = describe_failure(exc)
+                    if described is None:
+                        raise
+                    timeout, reason = described
+                    failure = (
+                        RequestTimeoutError(
+                            f"{path} timed out ({reason})", path=path, reason=reason
+                        )
+                        if timeout
+                        else TransportError(f"{path} failed: {reason}", path=path, reason=reason)
+                    )
         finally:
             self._semaphore.release()
         # Raised outside the except blocks, so the httpx exception (whose request
         # carries the URL and with it the token) is not chained as __context__.
         if failure is not None:
             raise failure
+        if response is None:  # the client closed under the request
+            raise RuntimeError("KfClient is closed")
         try:
             data = decipher_response(
                 response.status_code, response.headers, response.content, path=path
@@ -359,21 +452,18 @@ class KfClient:
 
     async def _fetch_token(self) -> tuple[str, float]:
         params = {"corpid": self.corp_id, "corpsecret": self.__secret}
-        data = await retrying_call(
-            lambda: self._send("GET", "gettoken", params, None),
+
+        async def gettoken() -> tuple[str, float]:
+            return _check_token_answer(await self._send("GET", "gettoken", params, None))
+
+        return await retrying_call(
+            gettoken,
             policy=self.retry,
             path="gettoken",
-            clock=self._clock,
+            clock=self._monotonic,
             sleep=self._sleep,
             rng=self._rng,
         )
-        value = data.get("access_token")
-        expires_in = data.get("expires_in", 7200)
-        if not isinstance(value, str) or not value or not isinstance(expires_in, int | float):
-            raise InvalidResponseError(
-                "gettoken answered without a usable access_token", path="gettoken"
-            )
-        return value, float(expires_in)
 
     async def _send_authed(
         self, method: str, path: str, params: Mapping[str, str], body: Mapping[str, Any] | None
@@ -411,7 +501,7 @@ class KfClient:
             lambda: self._send_authed(method, path, query, json),
             policy=self.retry,
             path=path,
-            clock=self._clock,
+            clock=self._monotonic,
             sleep=self._sleep,
             rng=self._rng,
         )

@@ -32,6 +32,13 @@ DEFAULT_BACKOFF_CAP: Final = 8.0
 DEFAULT_THROTTLE_BACKOFF_BASE: Final = 1.0
 DEFAULT_THROTTLE_BACKOFF_CAP: Final = 30.0
 
+#: Longest access token WeCom documents, in bytes.
+MAX_TOKEN_BYTES: Final = 512
+#: Token lifetimes (gettoken's ``expires_in``, seconds) the client believes. WeCom
+#: answers 7200; zero, a negative number or NaN would have the client refresh for
+#: every request, so anything outside this range is an invalid answer.
+TOKEN_LIFETIME_RANGE: Final = (60.0, 86_400.0)
+
 #: A token is refreshed this many seconds before WeCom says it expires ...
 DEFAULT_TOKEN_REFRESH_SKEW: Final = 300.0
 #: ... plus a random share of this many seconds, so a fleet does not refresh in step.

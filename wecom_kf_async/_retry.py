@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -19,7 +20,7 @@ from ._constants import (
     DEFAULT_THROTTLE_BACKOFF_CAP,
     LOGGER_NAME,
 )
-from ._errors import KfError, RateLimitedError, UpstreamHTTPError
+from ._errors import KfError, RateLimitedError, RequestTimeoutError, UpstreamHTTPError
 
 __all__ = ["RetryPolicy", "is_testing", "retrying_call", "set_testing"]
 
@@ -45,7 +46,9 @@ class RetryPolicy:
     between 0 and ``min(backoff_cap, backoff_base * 2 ** (attempt - 1))`` (full
     jitter); throttling (45009, 45033) uses the ``throttle_*`` pair instead. A
     request stops after ``attempts`` tries or when the next wait would pass
-    ``deadline`` seconds since its first try.
+    ``deadline`` seconds since its first try; an attempt still running when the
+    deadline passes is cut off (:class:`RequestTimeoutError`), so ``deadline``
+    bounds the whole call, waits for a token and for the rate limit included.
     """
 
     attempts: int = attrs.field(default=DEFAULT_ATTEMPTS, validator=_at_least_one)
@@ -104,6 +107,37 @@ async def retrying_call(
     rng: random.Random,
 ) -> _T:
     """Run *call* until it succeeds, fails with a non-retryable error, or *policy* stops.
+
+    *clock* must be monotonic: it measures the deadline between tries. The deadline
+    also bounds the whole run in the event loop's time, the try in flight included
+    (a server that drips its answer byte by byte cannot hold a call past it).
+    """
+    scope = asyncio.timeout(policy.deadline)
+    try:
+        async with scope:
+            return await _retrying(
+                call, policy=policy, path=path, clock=clock, sleep=sleep, rng=rng
+            )
+    except TimeoutError:
+        if not scope.expired():
+            raise
+    raise RequestTimeoutError(
+        f"{path} did not complete within the deadline of {policy.deadline}s",
+        path=path,
+        reason="deadline",
+    )
+
+
+async def _retrying(
+    call: Callable[[], Awaitable[_T]],
+    *,
+    policy: RetryPolicy,
+    path: str,
+    clock: Callable[[], float],
+    sleep: Callable[[float], Awaitable[None]],
+    rng: random.Random,
+) -> _T:
+    """The retry loop of :func:`retrying_call`.
 
     The first try runs outside tenacity (most calls succeed at once, and building a
     retry loop per call costs more than the rest of the client's own work); its
