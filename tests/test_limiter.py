@@ -122,7 +122,7 @@ async def test_capped_acquire_spaces_sends_one_over_rate_apart() -> None:
 
 
 async def test_concurrent_acquirers_get_distinct_slots() -> None:
-    """Callers acquiring at the same instant under a cap are queued 1/rate apart."""
+    """Callers acquiring at the same instant under a cap go 1/rate apart, in arrival order."""
     clock = FakeClock()
     sleep = FakeSleep(clock)
     throttle = _throttle(clock, sleep)
@@ -130,11 +130,18 @@ async def test_concurrent_acquirers_get_distinct_slots() -> None:
     throttle.on_throttle()
     rate = throttle.rate
     assert rate is not None
-    await asyncio.gather(*(throttle.acquire() for _ in range(6)))
-    waits = sorted(sleep.waits)
-    assert len(waits) == 5  # the first caller takes the free slot at once
-    for k, wait in enumerate(waits, start=1):
-        assert wait == pytest.approx(k / rate)
+    order: list[tuple[int, float]] = []
+
+    async def send(index: int) -> None:
+        await throttle.acquire()
+        order.append((index, clock.now))
+
+    await asyncio.gather(*(send(i) for i in range(6)))
+    assert [index for index, _ in order] == list(range(6))
+    times = [at for _, at in order]
+    assert len(sleep.waits) == 5  # the first caller takes the free slot at once
+    for gap in (b - a for a, b in itertools.pairwise(times)):
+        assert gap == pytest.approx(1.0 / rate)
 
 
 async def test_testing_mode_skips_the_waits() -> None:

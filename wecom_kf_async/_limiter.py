@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
@@ -69,18 +71,24 @@ class AdaptiveThrottle:
     """Slows the client's own sending after WeCom throttles it (45009, 45033).
 
     On a throttle answer the client caps its send rate at half of what it was
-    achieving over the last second (never below a floor); once the server has been
-    quiet for a cool-down, every success past another cool-down raises the cap by a
-    quarter, until it reaches the rate at which throttling began and the cap is lifted.
-    In the spirit of botocore's "adaptive" retry mode; time comes from the injected
-    clock and sleep, and test mode (:func:`set_testing`) skips the waiting.
+    achieving over the last second (never below a floor). Once the server has been
+    quiet for a cool-down, the cap rises by a quarter per further cool-down, with
+    time alone (no call needs to succeed: the calls that the higher cap lets
+    through are the probes), until it reaches the rate at which throttling began
+    and is lifted. In the spirit of botocore's "adaptive" retry mode.
+
+    Callers under a cap queue in arrival order and go one ``1 / rate`` apart; a
+    slot is taken only when its caller actually goes, so a caller that gives up
+    (cancelled, timed out) leaves nothing behind for the next ones to wait out.
+    ``clock`` must be monotonic; with ``sleep`` it is injectable, and test mode
+    (:func:`set_testing`) skips the waiting.
     """
 
     def __init__(
         self,
         *,
-        clock: Callable[[], float],
-        sleep: Callable[[float], Awaitable[None]],
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         decrease: float = ADAPTIVE_DECREASE,
         increase: float = ADAPTIVE_INCREASE,
         min_rate: float = ADAPTIVE_MIN_RATE,
@@ -98,6 +106,8 @@ class AdaptiveThrottle:
         self._last_throttle = -math.inf
         self._last_change = -math.inf
         self._recent: deque[float] = deque()
+        # FIFO and cancellation-safe: a waiter that leaves simply is not there.
+        self._gate = asyncio.Lock()
 
     @property
     def rate(self) -> float | None:
@@ -110,16 +120,37 @@ class AdaptiveThrottle:
             recent.popleft()
         return float(len(recent))
 
+    def _recover(self, now: float) -> None:
+        """Raise the cap by ``increase`` per cool-down the server has been quiet."""
+        rate = self._rate
+        if rate is None:
+            return
+        steps = math.floor((now - max(self._last_throttle, self._last_change)) / self._cooldown)
+        if steps < 1:
+            return
+        rate *= self._increase ** min(steps, 64)
+        self._last_change = now
+        if rate >= self._ceiling:
+            self._rate = None
+            logger.info("WeCom stopped throttling; the adaptive cap is lifted")
+        else:
+            self._rate = rate
+            logger.debug("raising the adaptive cap to %.1f calls/s", rate)
+
     async def acquire(self) -> None:
         """Wait for the next send slot when a cap is in force; record the send."""
         now = self._clock()
-        rate = self._rate
-        if rate is not None:
-            slot = max(now, self._next_send)
-            self._next_send = slot + 1.0 / rate
-            if slot > now and not is_testing():
-                await self._sleep(slot - now)
+        self._recover(now)
+        if self._rate is not None and not is_testing():
+            async with self._gate:
                 now = self._clock()
+                self._recover(now)
+                rate = self._rate
+                if rate is not None:
+                    if self._next_send > now:
+                        await self._sleep(self._next_send - now)
+                        now = self._clock()
+                    self._next_send = max(now, self._next_send) + 1.0 / rate
         recent = self._recent
         recent.append(now)
         if len(recent) > 64 and recent[0] <= now - 1.0:
@@ -140,18 +171,6 @@ class AdaptiveThrottle:
         logger.warning("WeCom is throttling; sending at most %.1f calls/s for now", self._rate)
 
     def on_success(self) -> None:
-        """A call succeeded: raise the cap step by step once the server has been quiet."""
-        rate = self._rate
-        if rate is None:
-            return
-        now = self._clock()
-        if now - self._last_throttle < self._cooldown or now - self._last_change < self._cooldown:
-            return
-        rate *= self._increase
-        self._last_change = now
-        if rate >= self._ceiling:
-            self._rate = None
-            logger.info("WeCom stopped throttling; the adaptive cap is lifted")
-        else:
-            self._rate = rate
-            logger.debug("raising the adaptive cap to %.1f calls/s", rate)
+        """A call succeeded: apply the recovery that the quiet time so far has earned."""
+        if self._rate is not None:
+            self._recover(self._clock())
