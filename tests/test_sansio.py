@@ -197,6 +197,23 @@ def test_non_integer_errcode_is_invalid_response() -> None:
         _decipher({"errcode": "0", "errmsg": "ok"})
 
 
+@pytest.mark.parametrize("errcode", [True, False, 0.0, 45009.0, None, [0]])
+def test_errcode_of_another_json_type_is_invalid_response(errcode: object) -> None:
+    """true, 0.0 or null is no errcode: the answer is malformed, neither success nor error."""
+    with pytest.raises(InvalidResponseError):
+        _decipher({"errcode": errcode, "errmsg": "ok"})
+
+
+def test_errmsg_of_another_json_type_or_huge_size_stays_a_bounded_error() -> None:
+    """A non-string errmsg still raises by errcode; a huge one is cut short in str()."""
+    with pytest.raises(WeComError) as raised:
+        _decipher({"errcode": 40058, "errmsg": {"nested": [1, 2]}})
+    assert raised.value.errcode == 40058
+    with pytest.raises(WeComError) as raised:
+        _decipher({"errcode": 40058, "errmsg": "x" * 1_000_000})
+    assert len(str(raised.value)) < 400
+
+
 def test_str_of_wecom_error_holds_errcode_path_and_short_message_only() -> None:
     """``str(exc)`` names errcode, path, errmsg's human part and the hint, not the ip/link tail."""
     with pytest.raises(RateLimitedError) as info:

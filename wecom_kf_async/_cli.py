@@ -72,9 +72,10 @@ def _read_ids(args: argparse.Namespace) -> list[str]:
     if args.ids_file:
         try:
             if args.ids_file == "-":
-                lines = sys.stdin.read().splitlines()
+                lines = sys.stdin.read().removeprefix("\ufeff").splitlines()
             else:
-                with open(args.ids_file, encoding="utf-8") as handle:
+                # utf-8-sig: files saved by Windows Notepad start with a byte order mark.
+                with open(args.ids_file, encoding="utf-8-sig") as handle:
                     lines = handle.read().splitlines()
         except OSError as exc:
             raise UsageError(f"cannot read --ids-file: {exc.strerror}: {args.ids_file}") from None

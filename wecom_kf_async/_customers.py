@@ -8,8 +8,6 @@ from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import cattrs
-
 from ._constants import BATCHGET_MAX_IDS, LOGGER_NAME
 from ._errors import InvalidResponseError, KfError, is_fatal
 from ._models import BatchGetResult, Customer, structure_customers
@@ -49,22 +47,28 @@ def normalize_ids(external_userids: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
+def _bad_shape(what: str) -> InvalidResponseError:
+    return InvalidResponseError(
+        f"{what} does not have the documented shape", path=BATCHGET_PATH, reason="bad shape"
+    )
+
+
 def _assemble(chunk: Sequence[str], data: dict[str, Any]) -> BatchGetResult:
-    """Sort one answer into the chunk's order; ids the answer left out fail."""
-    raw_customers = data.get("customer_list") or []
-    raw_invalid = data.get("invalid_external_userid") or []
+    """Sort one answer into the chunk's order; ids the answer left out fail.
+
+    Every field is checked before it is used: an answer of the wrong shape raises
+    :class:`InvalidResponseError`, which fails this chunk's ids and no others.
+    """
+    raw_customers = data.get("customer_list")
+    raw_invalid = data.get("invalid_external_userid")
     try:
-        customers = structure_customers(raw_customers)
-    except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
-        raise InvalidResponseError(
-            f"customer_list does not have the documented shape ({type(exc).__name__})",
-            path=BATCHGET_PATH,
-            reason="bad shape",
-        ) from None
-    if not isinstance(raw_invalid, list):
-        raise InvalidResponseError(
-            "invalid_external_userid is not a list", path=BATCHGET_PATH, reason="bad shape"
-        )
+        customers = [] if raw_customers is None else structure_customers(raw_customers)
+    except Exception as exc:  # whatever the shape, only this chunk pays for it
+        raise _bad_shape(f"customer_list ({type(exc).__name__})") from None
+    if raw_invalid is None:
+        raw_invalid = []
+    elif not isinstance(raw_invalid, list) or not all(type(x) is str for x in raw_invalid):
+        raise _bad_shape("invalid_external_userid (not a list of strings)")
     by_id = {c.external_userid: c for c in customers}
     invalid = set(raw_invalid)
     found: list[Customer] = []

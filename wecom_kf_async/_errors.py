@@ -174,9 +174,16 @@ class WeComError(KfError):
         return f"{type(self).__name__}(errcode={self.errcode!r}, path={self.path!r})"
 
 
+#: Longest errmsg excerpt an exception's text quotes (a hostile answer's errmsg is
+#: not to make every log line that mentions the error megabytes long).
+_ERRMSG_EXCERPT = 200
+
+
 def _short(errmsg: str) -> str:
     """Keep the human part of an errmsg: WeCom appends hint, ip and a link after a comma."""
     head = errmsg.split(", hint:", 1)[0].strip()
+    if len(head) > _ERRMSG_EXCERPT:
+        head = head[:_ERRMSG_EXCERPT] + "…"
     return head or "(no message)"
 
 

@@ -63,10 +63,11 @@ def decipher_response(
             f"response from {path} is JSON but not an object", path=path, reason="not an object"
         )
     errcode = data.get("errcode", 0)
-    if not isinstance(errcode, int):
+    if type(errcode) is not int:  # a bool, a float, a string: not an errcode
         raise InvalidResponseError(
             f"response from {path} has a non-integer errcode", path=path, reason="bad errcode"
         )
     if errcode != 0:
-        raise error_for(errcode, str(data.get("errmsg", "")), path=path)
+        errmsg = data.get("errmsg", "")
+        raise error_for(errcode, errmsg if isinstance(errmsg, str) else repr(errmsg), path=path)
     return data
