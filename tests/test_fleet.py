@@ -18,11 +18,11 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from wecom_kf_async import AccessToken, KfClient, RateLimiter, token_key
+from wecom_kf_async import AccessToken, KfClient, RateLimiter, RequestTimeoutError, token_key
 from wecom_kf_async.fleet import RedisRateLimiter, RedisTokenStore, connect
 from wecom_kf_async.testing import SIM_SECRET, WeComSimulator
 
-from .conftest import FakeClock
+from .conftest import FakeClock, until
 
 KEY = token_key("wwcorp", "s3cret")
 
@@ -315,6 +315,52 @@ async def test_limiter_hands_out_slots_spaced_by_the_budget(
     assert all(interval - 0.02 < step <= interval + 1e-6 for step in steps), steps
     assert waits[-1] == pytest.approx(39 * interval, abs=0.1)
     assert await redis.pttl(limiters[0].key) > 0
+
+
+async def test_callers_that_give_up_hand_their_slots_back(
+    redis: aioredis.Redis, namespace: str
+) -> None:
+    """30 callers cancelled before their slots leave the next caller one slot to wait."""
+    waits: list[float] = []
+    never = asyncio.Event()
+
+    async def held_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        await never.wait()
+
+    limiter = RedisRateLimiter(redis, 10, name="corp", namespace=namespace, sleep=held_sleep)
+    callers = [asyncio.create_task(limiter.acquire()) for _ in range(30)]
+    await until(lambda: len(waits) == 29, limit=100_000)  # the first went at once
+    for task in callers:
+        task.cancel()
+    await asyncio.gather(*callers, return_exceptions=True)
+    await asyncio.gather(*limiter._returns)  # the hand-backs, each one Redis script
+
+    waits.clear()
+    late = asyncio.create_task(limiter.acquire())
+    await until(lambda: bool(waits), limit=100_000)
+    late.cancel()
+    await asyncio.gather(late, return_exceptions=True)
+    assert waits[0] <= 2 * limiter.interval_us / 1_000_000  # not the 29 slots given up
+
+
+async def test_a_refresh_never_waits_for_ever_on_a_lock_that_is_renewed(
+    redis: aioredis.Redis, namespace: str
+) -> None:
+    """A holder that keeps its lock for ever (a hung gettoken) cannot hold the others."""
+    clock = FakeClock(start=time.time())
+    waited: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waited.append(seconds)
+
+    store = RedisTokenStore(redis, namespace=namespace, clock=clock, sleep=sleep, refresh_wait=2.0)
+    await redis.set(store.lock_key(KEY), "live-holder", px=600_000)
+    fetch = Fetches(clock)
+    with pytest.raises(RequestTimeoutError, match="refresh lock"):
+        await store.refresh(KEY, fetch)
+    assert fetch.calls == 0
+    assert 2.0 <= sum(waited) < 2.5
 
 
 async def test_limiters_with_other_names_do_not_share(

@@ -40,7 +40,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "fleet mode needs the redis package: pip install 'wecom_kf_async[redis]'"
     ) from exc
 
-from ._constants import DEFAULT_FLEET_NAMESPACE, DEFAULT_LOCK_TTL, LOGGER_NAME
+from ._constants import DEFAULT_DEADLINE, DEFAULT_FLEET_NAMESPACE, DEFAULT_LOCK_TTL, LOGGER_NAME
+from ._errors import RequestTimeoutError
 from ._limiter import LocalRateLimiter, RateLimiter
 from ._token import AccessToken, FetchAccessToken, InMemoryTokenStore
 
@@ -298,8 +299,11 @@ class RedisTokenStore:
             ``redis.asyncio.Redis`` you own.
         namespace: Prefix of every key.
         lock_ttl: Seconds a refresh lock lives without renewal.
+        refresh_wait: Seconds a process waits, at most, for another one's refresh
+            before it gives up with :class:`~wecom_kf_async.RequestTimeoutError`.
         recheck_interval: Seconds between attempts to reach an unreachable Redis.
         clock: Wall clock in epoch seconds; must be the client's clock.
+        monotonic: The client's monotonic clock (for the in-process copy).
         sleep: The coroutine used to wait while another process refreshes.
     """
 
@@ -309,19 +313,22 @@ class RedisTokenStore:
         *,
         namespace: str = DEFAULT_NAMESPACE,
         lock_ttl: float = DEFAULT_LOCK_TTL,
+        refresh_wait: float = DEFAULT_DEADLINE,
         recheck_interval: float = DEFAULT_RECHECK_INTERVAL,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.namespace = _check_namespace(namespace)
         self.lock_ttl = _positive("lock_ttl", lock_ttl)
+        self.refresh_wait = _positive("refresh_wait", refresh_wait)
         recheck = _positive("recheck_interval", recheck_interval)
         self._redis, self._owned = _open(redis)
         self._link = _link_for(self._redis, recheck)
         self._clock = clock
         self._sleep = sleep
         self._rng = random.Random()  # noqa: S311 - poll jitter, not cryptography
-        self._mirror = InMemoryTokenStore()
+        self._mirror = InMemoryTokenStore(clock=clock, monotonic=monotonic)
         self._keys: set[str] = set()
         self._synced: dict[str, int] = {}
         self._link.on_recovery(self._resync_all)
@@ -464,6 +471,7 @@ class RedisTokenStore:
         lock = self.lock_key(key)
         lock_ms = max(1, math.ceil(self.lock_ttl * 1000))
         pause = DEFAULT_POLL_INTERVAL
+        waited = 0.0
         try:
             await self._resync(key, None)
             while True:
@@ -483,7 +491,17 @@ class RedisTokenStore:
                 if state == 0 and int(claim[1]) > 0:
                     # PTTL is rounded down to the millisecond: wake just after expiry.
                     wait = min(wait, (int(claim[1]) + 2) / 1000.0)
+                if waited >= self.refresh_wait:
+                    # A live holder renews its lock for as long as its gettoken runs;
+                    # one that never ends must not hold this process for ever.
+                    raise RequestTimeoutError(
+                        f"another process held the token refresh lock for over "
+                        f"{self.refresh_wait:.0f}s",
+                        path="gettoken",
+                        reason="refresh lock wait",
+                    )
                 await self._sleep(wait)
+                waited += wait
                 pause = min(pause * 2, DEFAULT_MAX_POLL_INTERVAL)
             self._link.succeeded()
         except _UNREACHABLE as exc:
@@ -542,10 +560,19 @@ class RedisTokenStore:
 
 # The next free send slot lives in Redis, in microseconds of Redis' own clock. Each
 # caller takes the slot and moves it on by one interval, so slots are exactly one
-# interval apart however many processes ask; the caller waits until its slot.
+# interval apart however many processes ask; the caller waits until its slot. A
+# caller that gives up before its slot hands it back (_RETURN): the last slot of
+# the queue moves the queue back, any other goes to a set of returned slots that
+# the next callers take first, so give-ups never push the queue into the future.
 _RESERVE = """
 local now = redis.call('TIME')
 now = tonumber(now[1]) * 1000000 + tonumber(now[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. now)
+local returned = redis.call('ZPOPMIN', KEYS[2])
+if returned[1] then
+  local slot = tonumber(returned[2])
+  return {string.format('%d', slot), slot - now}
+end
 local slot = tonumber(redis.call('GET', KEYS[1]))
 if not slot or slot < now then
   slot = now
@@ -553,7 +580,28 @@ end
 local after = slot + tonumber(ARGV[1])
 local ttl = math.floor((after - now) / 1000) + 1000
 redis.call('SET', KEYS[1], string.format('%d', after), 'PX', ttl)
-return slot - now
+return {string.format('%d', slot), slot - now}
+"""
+
+_RETURN = """
+local now = redis.call('TIME')
+now = tonumber(now[1]) * 1000000 + tonumber(now[2])
+local slot = tonumber(ARGV[1])
+if slot <= now then
+  return 0
+end
+local after = slot + tonumber(ARGV[2])
+if tonumber(redis.call('GET', KEYS[1])) == after then
+  local ttl = math.floor((slot - now) / 1000) + 1000
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+  return 1
+end
+redis.call('ZADD', KEYS[2], slot, ARGV[1])
+local ttl = math.floor((slot - now) / 1000) + 1000
+if redis.call('PTTL', KEYS[2]) < ttl then
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end
+return 2
 """
 
 
@@ -574,7 +622,9 @@ class RedisRateLimiter:
     defaults to ``rate``: each process then spends the whole budget alone, and
     WeCom's 45009 answers slow it down; pass ``rate / processes`` to stay within it).
 
-    A caller cancelled while it waits leaves its slot unused.
+    A caller cancelled while it waits for its slot gives the slot back, and the next
+    caller takes it: callers that give up (``asyncio.wait_for``, a closing worker)
+    never make the others wait for slots nobody used.
 
     Args:
         redis: A ``redis://`` URL (the limiter owns and closes its client), or a
@@ -630,7 +680,9 @@ class RedisRateLimiter:
         self._link = _link_for(self._redis, recheck)
         self._sleep = sleep
         self._reserve = self._redis.register_script(_RESERVE)
+        self._return = self._redis.register_script(_RETURN)
         self._args = [self.interval_us]
+        self._returns: set[asyncio.Task[None]] = set()
 
     def __repr__(self) -> str:
         return (
@@ -647,21 +699,45 @@ class RedisRateLimiter:
         """The Redis key holding the next free slot."""
         return f"{self.namespace}:rate:{self.name}"
 
+    @property
+    def returned_key(self) -> str:
+        """The Redis key of the sorted set of slots handed back by callers that gave up."""
+        return f"{self.namespace}:rate-returned:{self.name}"
+
     async def acquire(self) -> None:
         """Wait for this process's next slot in the fleet's budget."""
         if self._link.usable():
             try:
-                wait_us = await self._reserve(keys=[self.key], args=self._args)
+                slot, wait_us = await self._reserve(
+                    keys=[self.key, self.returned_key], args=self._args
+                )
             except _UNREACHABLE as exc:
                 self._link.failed(exc)
             else:
                 self._link.succeeded()
                 if wait_us > 0:
-                    await self._sleep(wait_us / 1_000_000)
+                    try:
+                        await self._sleep(wait_us / 1_000_000)
+                    except asyncio.CancelledError:
+                        self._give_back(_text(slot))
+                        raise
                 return
         await self.fallback.acquire()
 
+    def _give_back(self, slot: str) -> None:
+        """Hand an unused slot back, without keeping the cancelled caller waiting."""
+        task = asyncio.get_running_loop().create_task(self._return_slot(slot))
+        self._returns.add(task)
+        task.add_done_callback(self._returns.discard)
+
+    async def _return_slot(self, slot: str) -> None:
+        # Unreachable: the slot is lost, one interval of the budget, once.
+        with contextlib.suppress(*_UNREACHABLE):
+            await self._return(keys=[self.key, self.returned_key], args=[slot, self.interval_us])
+
     async def aclose(self) -> None:
         """Close the Redis client if the limiter created it from a URL."""
+        if self._returns:
+            await asyncio.gather(*self._returns, return_exceptions=True)
         if self._owned:
             await self._redis.aclose()
