@@ -47,10 +47,14 @@ CUSTOMER_BATCHGET: Final = "kf/customer/batchget"
 BATCHGET_MAX_IDS: Final = 100
 """Most ``external_userid`` values one ``customer/batchget`` call may carry."""
 
-Fault: TypeAlias = int | str
+Fault: TypeAlias = int | str | Mapping[str, Any]
 """A fault to inject: an errcode (``0`` means "behave normally"), ``"httpNNN"`` (an
 HTML error page with that HTTP status, e.g. ``"http502"``), ``"truncated"`` (HTTP 200
-with a cut-off JSON body) or ``"timeout"`` (hang for ``hang_seconds`` first)."""
+with a cut-off JSON body), ``"timeout"`` (hang for ``hang_seconds`` first),
+``"drip"`` (send the headers, then the normal body one byte every
+``drip_interval`` seconds), or a mapping of fields that replace those of the normal
+answer (malformed answers: ``{"expires_in": 0}`` for ``gettoken``,
+``{"invalid_external_userid": [{}]}`` for ``customer/batchget``)."""
 
 Scope: TypeAlias = MutableMapping[str, Any]
 Message: TypeAlias = MutableMapping[str, Any]
@@ -169,7 +173,8 @@ class SimulatorStats:
     errors: Counter[int] = field(default_factory=Counter)
     """Non-zero errcodes answered, by errcode."""
     faults: Counter[str] = field(default_factory=Counter)
-    """Transport-level faults served (``"http502"``, ``"truncated"``, ``"timeout"``)."""
+    """Faults served: transport-level ones (``"http502"``, ``"truncated"``, ``"timeout"``,
+    ``"drip"``) by name, field-replacing ones as ``"fields"``."""
 
     def _arrive(self, endpoint: str, now: float) -> None:
         self.calls[endpoint] += 1
@@ -242,12 +247,18 @@ class SimulatorStats:
 
 
 def _check_fault(fault: object) -> Fault:
+    if isinstance(fault, Mapping):
+        if not all(isinstance(key, str) for key in fault):
+            raise ValueError("a field-replacing fault maps field names to values")
+        return dict(fault)
     if isinstance(fault, bool) or not isinstance(fault, int | str):
-        raise ValueError(f"a fault is an errcode or a string, not {fault!r}")
-    if isinstance(fault, str) and fault not in ("truncated", "timeout"):
+        raise ValueError(f"a fault is an errcode, a string or a mapping, not {fault!r}")
+    if isinstance(fault, str) and fault not in ("truncated", "timeout", "drip"):
         code = fault[4:]
         if not (fault.startswith("http") and code.isdigit() and 400 <= int(code) <= 599):
-            raise ValueError(f"unknown fault {fault!r}; use 'httpNNN', 'truncated' or 'timeout'")
+            raise ValueError(
+                f"unknown fault {fault!r}; use 'httpNNN', 'truncated', 'timeout' or 'drip'"
+            )
     return fault
 
 
@@ -358,6 +369,8 @@ class WeComSimulator:
         """If set (e.g. an :class:`asyncio.Event`), calls wait on it once counted in flight."""
         self.hang_seconds = 3600.0
         """How long a ``"timeout"`` fault hangs before answering."""
+        self.drip_interval = 0.5
+        """Seconds between two bytes of a ``"drip"`` fault's body."""
         self.extra_fields: dict[str, Any] = {}
         """Extra (unknown to clients) fields added to every returned customer."""
         self.stats = SimulatorStats()
@@ -649,12 +662,52 @@ class WeComSimulator:
                 if await self._hang(receive):
                     return  # the client gave up: nobody to answer
                 fault = None
+            drip = fault == "drip"
+            if drip:
+                stats.faults["drip"] += 1
+                fault = None
             status, content_type, payload = self._answer(
                 endpoint, route, scope, body, fault, throttled
             )
-            await _respond(send, status, content_type, payload)
+            if drip:
+                await self._drip(receive, send, status, content_type, payload)
+            else:
+                await _respond(send, status, content_type, payload)
         finally:
             stats._depart(endpoint)
+
+    async def _drip(
+        self, receive: Receive, send: Send, status: int, content_type: bytes, payload: bytes
+    ) -> None:
+        """Send the headers, then *payload* a byte at a time, until done or disconnected."""
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", content_type),
+                    (b"content-length", str(len(payload)).encode()),
+                ],
+            }
+        )
+        watcher = asyncio.ensure_future(_wait_disconnect(receive))
+        try:
+            for index in range(len(payload)):
+                if watcher.done():
+                    return  # the client gave up
+                last = index == len(payload) - 1
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": payload[index : index + 1],
+                        "more_body": not last,
+                    }
+                )
+                if not last:
+                    await self.sleep(self.drip_interval)
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
 
     async def _hang(self, receive: Receive) -> bool:
         """Sleep ``hang_seconds``; return True early if the client disconnects first."""
@@ -680,6 +733,12 @@ class WeComSimulator:
         now = self.clock()
         client = scope.get("client")
         client_ip = client[0] if client else "127.0.0.1"
+        if isinstance(fault, Mapping):
+            self.stats.faults["fields"] += 1
+            status, content_type, normal = self._answer(
+                endpoint, route, scope, body, None, throttled
+            )
+            return status, content_type, _dumps({**json.loads(normal), **fault})
         if isinstance(fault, str):
             self.stats.faults[fault] += 1
             if fault == "truncated":
@@ -756,7 +815,7 @@ class WeComSimulator:
         Keys: ``latency`` (seconds, or ``{endpoint: seconds}``), ``shuffle``,
         ``calls_per_second_limit`` (int or null), ``fault_rate`` with optional
         ``faults`` and ``fault_endpoint`` (default ``kf/customer/batchget``),
-        ``script`` (``{endpoint: [fault, ...]}``), ``hang_seconds``,
+        ``script`` (``{endpoint: [fault, ...]}``), ``hang_seconds``, ``drip_interval``,
         ``extra_fields``, ``third_party`` and ``known_prefix``. Everything is
         validated before anything is applied; bad input raises ValueError.
         """
@@ -769,6 +828,7 @@ class WeComSimulator:
             "fault_endpoint",
             "script",
             "hang_seconds",
+            "drip_interval",
             "extra_fields",
             "third_party",
             "known_prefix",
@@ -787,6 +847,8 @@ class WeComSimulator:
             steps.append(_setter(self, "calls_per_second_limit", limit))
         if "hang_seconds" in config:
             steps.append(_setter(self, "hang_seconds", _number(config["hang_seconds"])))
+        if "drip_interval" in config:
+            steps.append(_setter(self, "drip_interval", _number(config["drip_interval"])))
         if "extra_fields" in config:
             extra = config["extra_fields"] or {}
             steps.append(_setter(self, "extra_fields", dict(_require(extra, dict))))
