@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from wecom_kf_async._models import structure_customers
+from wecom_kf_async.models import structure_customers
 from wecom_kf_async.testing import WeComSimulator
 
 from ._common import (

@@ -615,14 +615,15 @@ async def test_for_fleet_wires_store_and_limiter(redis_url: str, sim: WeComSimul
     assert isinstance(store, RedisTokenStore)
     assert store.namespace == "custom"
     assert store.lock_ttl == 3
-    (limiter,) = client._limiters
-    assert isinstance(limiter, RedisRateLimiter)
-    assert (limiter.rate, limiter.name, limiter.key) == (
-        50,
-        sim.corp_id,
-        f"custom:rate:{sim.corp_id}",
-    )
-    assert limiter.redis is store.redis  # one connection pool
+    limiters = {path: client.limiters_for(path) for path in ("kf/customer/batchget", "kf/sync_msg")}
+    for path, (limiter,) in limiters.items():  # one budget per endpoint, one key each
+        assert isinstance(limiter, RedisRateLimiter)
+        assert (limiter.rate, limiter.name, limiter.key) == (
+            50,
+            f"{sim.corp_id}:{path}",
+            f"custom:rate:{sim.corp_id}:{path}",
+        )
+        assert limiter.redis is store.redis  # one connection pool
     async with client:
         result = await client.customers.batch_get(["wmA"])
         assert "wmA" in result
@@ -632,7 +633,7 @@ def test_for_fleet_checks_its_arguments() -> None:
     with pytest.raises(ValueError, match="redis_url must start with") as caught:
         KfClient.for_fleet("http://:hunter2@host", corp_id="ww", secret="s")
     assert "hunter2" not in str(caught.value)
-    with pytest.raises(TypeError, match="sets token_store and rate_limiter itself"):
+    with pytest.raises(TypeError, match="sets token_store"):
         KfClient.for_fleet("redis://127.0.0.1/15", corp_id="ww", secret="s", token_store=None)
     with pytest.raises(ValueError, match="corp_id"):
         KfClient.for_fleet("redis://127.0.0.1/15", corp_id="", secret="s")

@@ -149,7 +149,7 @@ async def test_callers_that_give_up_while_throttled_free_their_slots(
         sleep.release.set()
         assert (await call(kf))["errcode"] == 0
         assert len(sleep.waits) <= 1
-        assert all(wait <= 1.0 / rate + 1e-9 for wait in sleep.waits)
+        assert all(wait <= 1.0 / rate + 1e-6 for wait in sleep.waits)
     finally:
         await kf.aclose()
 
@@ -224,7 +224,7 @@ async def test_adaptive_cap_ignores_a_wall_clock_step(
         sleep.waits.clear()
         for _ in range(3):
             await call(kf)
-        assert max(sleep.waits, default=0.0) <= 1.0 / rate + 1e-9
+        assert max(sleep.waits, default=0.0) <= 1.0 / rate + 1e-6
     finally:
         await kf.aclose()
 

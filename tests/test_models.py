@@ -18,7 +18,7 @@ from wecom_kf_async import (
     WechatChannels,
     converter,
 )
-from wecom_kf_async._models import as_mapping, structure_customers
+from wecom_kf_async.models import as_mapping, structure_customers
 
 # The "返回结果" example of the official customer/batchget page (page 95149).
 OFFICIAL_RESPONSE: dict[str, Any] = {

@@ -6,7 +6,7 @@ The public names live here; everything in ``_``-prefixed modules is private.
 from __future__ import annotations
 
 from ._client import KfClient
-from ._customers import CustomersAPI
+from ._endpoints import ENDPOINTS, Endpoint, Safety
 from ._errors import (
     ERRCODE_TABLE,
     AccessTokenError,
@@ -17,6 +17,7 @@ from ._errors import (
     InvalidResponseError,
     KfError,
     KfStateError,
+    OutcomeUnknownError,
     PermissionDeniedError,
     RateLimitedError,
     RequestTimeoutError,
@@ -27,7 +28,6 @@ from ._errors import (
     disposition_for,
 )
 from ._limiter import AdaptiveThrottle, LocalRateLimiter, RateLimiter
-from ._models import BatchGetResult, Customer, EnterSessionContext, WechatChannels, converter
 from ._retry import RetryPolicy, is_testing, set_testing
 from ._token import (
     AccessToken,
@@ -37,20 +37,40 @@ from ._token import (
     TokenStore,
     token_key,
 )
+from .models import (
+    BatchGetResult,
+    CorpQualification,
+    Customer,
+    EnterSessionContext,
+    WechatChannels,
+    converter,
+)
+from .resources import (
+    AccountsAPI,
+    CustomersAPI,
+    MediaAPI,
+    ServicersAPI,
+    SessionsAPI,
+    StatisticsAPI,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ENDPOINTS",
     "ERRCODE_TABLE",
     "AccessToken",
     "AccessTokenError",
+    "AccountsAPI",
     "AdaptiveThrottle",
     "BatchGetError",
     "BatchGetResult",
     "ConfigurationError",
+    "CorpQualification",
     "Customer",
     "CustomersAPI",
     "Disposition",
+    "Endpoint",
     "EnterSessionContext",
     "InMemoryTokenStore",
     "InvalidRequestError",
@@ -59,13 +79,19 @@ __all__ = [
     "KfError",
     "KfStateError",
     "LocalRateLimiter",
+    "MediaAPI",
+    "OutcomeUnknownError",
     "PermissionDeniedError",
     "RateLimitedError",
     "RateLimiter",
     "RequestTimeoutError",
     "RetryPolicy",
+    "Safety",
     "ServerBusyError",
+    "ServicersAPI",
+    "SessionsAPI",
     "SharedTokenStore",
+    "StatisticsAPI",
     "TokenManager",
     "TokenStore",
     "TransportError",

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 from ._client import KfClient
-from ._customers import normalize_ids
 from ._errors import ConfigurationError, KfError, PermissionDeniedError
-from ._models import BatchGetResult, as_mapping
+from .models import BatchGetResult, as_mapping
+from .resources.customers import normalize_ids
 
 __all__ = ["main"]
 

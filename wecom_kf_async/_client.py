@@ -1,19 +1,18 @@
-"""``KfClient``: one HTTP client, one token manager, one rate limit, every call."""
+"""``KfClient``: options, lifecycle, and the resource groups as attributes."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
-import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
+import attrs
 import httpx
 
+from ._budgets import Budgets, LimiterFactory, check_rate, check_rate_limits
 from ._constants import (
     DEFAULT_BASE_URL,
     DEFAULT_FLEET_NAMESPACE,
@@ -21,34 +20,28 @@ from ._constants import (
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_RATE_LIMIT,
     DEFAULT_TIMEOUT,
-    LOGGER_NAME,
-    MAX_TOKEN_BYTES,
-    TOKEN_LIFETIME_RANGE,
 )
-from ._customers import CustomersAPI
-from ._errors import (
-    AccessTokenError,
-    InvalidResponseError,
-    RateLimitedError,
-    RequestTimeoutError,
-    TransportError,
-)
+from ._endpoints import endpoint_for
 from ._limiter import AdaptiveThrottle, LocalRateLimiter, RateLimiter
+from ._pipeline import Pipeline, attempt_limit
 from ._redact import install_log_redaction
-from ._retry import RetryPolicy, retrying_call
-from ._sansio import decipher_response
-from ._token import AccessToken, InMemoryTokenStore, TokenManager, TokenStore, token_key
-from ._transport import default_transport, describe_failure
+from ._retry import RetryPolicy
+from ._token import InMemoryTokenStore, TokenManager, TokenStore
+from ._transport import default_transport
+from .models import CorpQualification
+from .resources import (
+    AccountsAPI,
+    CorpAPI,
+    CustomersAPI,
+    MediaAPI,
+    ServicersAPI,
+    SessionsAPI,
+    StatisticsAPI,
+)
 
 __all__ = ["KfClient"]
 
-logger = logging.getLogger(LOGGER_NAME)
-
-_JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
-
-#: Times a request re-reads the current token while waiting for its turn to send
-#: (it changed while the request queued); after that it goes with what it has.
-_TOKEN_PASSES = 3
+_BATCHGET = "kf/customer/batchget"
 
 
 def _check_str(name: str, value: object) -> str:
@@ -57,63 +50,8 @@ def _check_str(name: str, value: object) -> str:
     return value
 
 
-def attempt_limit(timeout: float | httpx.Timeout | None) -> float | None:
-    """Seconds one attempt may take as a whole, connect to last byte (``None``: no bound).
-
-    httpx applies its timeouts per phase and per read, so a server that sends a byte
-    now and then never trips them; the client bounds the whole attempt by the same
-    number (by the largest phase limit of an ``httpx.Timeout``).
-    """
-    if timeout is None:
-        return None
-    if isinstance(timeout, httpx.Timeout):
-        phases = [t for t in (timeout.connect, timeout.read, timeout.write, timeout.pool) if t]
-        return max(phases) if phases else None
-    return float(timeout)
-
-
-def _check_token_answer(data: Mapping[str, Any]) -> tuple[str, float]:
-    """The token and its lifetime from a gettoken answer; anything implausible raises.
-
-    A lifetime of zero, a negative one or NaN would have the client fetch a new
-    token for every request, for ever; a value that is not a short, printable string
-    is no token.
-    """
-    value = data.get("access_token")
-    expires_in = data.get("expires_in", 7200)
-    if (
-        not isinstance(value, str)
-        or not value
-        or len(value.encode()) > MAX_TOKEN_BYTES
-        or not value.isprintable()
-        or any(c.isspace() for c in value)
-    ):
-        raise InvalidResponseError(
-            "gettoken answered without a usable access_token", path="gettoken", reason="bad token"
-        )
-    low, high = TOKEN_LIFETIME_RANGE
-    if (
-        isinstance(expires_in, bool)
-        or not isinstance(expires_in, int | float)
-        or not math.isfinite(expires_in)
-        or not low <= expires_in <= high
-    ):
-        raise InvalidResponseError(
-            f"gettoken answered an implausible expires_in ({expires_in!r}; "
-            f"expected {low:.0f} to {high:.0f} seconds)",
-            path="gettoken",
-            reason="bad expires_in",
-        )
-    return value, float(expires_in)
-
-
-class _TokenRefused(Exception):
-    """Internal: WeCom refused *token*; carries which token so only that one is dropped."""
-
-    def __init__(self, error: AccessTokenError, token: AccessToken) -> None:
-        super().__init__(error.errcode)
-        self.error = error
-        self.token = token
+def _local_limiter(_path: str, rate: float) -> RateLimiter:
+    return LocalRateLimiter(rate)
 
 
 class KfClient:
@@ -124,25 +62,37 @@ class KfClient:
         async with KfClient(corp_id="ww...", secret="...") as kf:
             result = await kf.customers.batch_get(ids)
 
-    One client shares one ``httpx.AsyncClient``, one access-token manager, one rate
-    limiter and one concurrency bound between all its calls.
+    One client shares one ``httpx.AsyncClient``, one access-token manager, one
+    concurrency bound and one rate budget per endpoint between all its calls. The
+    endpoints are grouped as attributes: :attr:`customers`, :attr:`accounts`,
+    :attr:`servicers`, :attr:`sessions`, :attr:`statistics` and :attr:`media`.
 
     Args:
         corp_id: The corp's id (``ww...``).
         secret: The secret of the app that calls the KF API. Never logged or shown.
         base_url: Where the API lives; point it at the simulator in tests.
         max_concurrency: Requests in flight at once.
-        rate_limit: Calls per second this client allows itself (``None``: no limit).
-        rate_limiter: A limiter shared beyond this process (fleet mode); used
-            in addition to ``rate_limit``.
+        rate_limit: Calls per second this client allows itself on each endpoint
+            (``None``: no limit). WeCom counts its limits per API, so a burst on one
+            endpoint does not use another's budget.
+        rate_limits: Per-endpoint overrides of ``rate_limit``, by path, e.g.
+            ``{"kf/sync_msg": 20}`` (``None`` as a value: no limit on that path).
+        rate_limiter: A limiter every call waits on, whatever its endpoint, in
+            addition to its endpoint's budget.
+        limiter_factory: Makes the limiter of one endpoint's budget from ``(path,
+            calls per second)``: by default an in-process
+            :class:`LocalRateLimiter`; :meth:`for_fleet` makes a
+            ``RedisRateLimiter`` per path, shared by every process.
         http_client: An ``httpx.AsyncClient`` you own; the library never closes it,
             and its own timeout and connection limits apply (``timeout`` does not).
         transport: An httpx transport for the client the library creates (for
             example ``httpx.ASGITransport(app=simulator)``). By default that client
             runs over aiohttp (``httpx_aiohttp.AiohttpTransport``), which is much
             faster than httpx's own pool for many concurrent requests.
-        timeout: Seconds per HTTP request, or an ``httpx.Timeout``.
-        retry: Attempts, backoff and deadline (:class:`RetryPolicy`).
+        timeout: Seconds one attempt may take as a whole, connect to last byte, or
+            an ``httpx.Timeout`` (the attempt is then bounded by its largest phase).
+        retry: Attempts, backoff and deadline (:class:`RetryPolicy`); the deadline
+            bounds the whole call.
         token_store: Where access tokens are cached (default: in memory).
         clock: Wall clock in epoch seconds, for the tokens' expiry times (what a
             token store shared between processes compares).
@@ -161,7 +111,9 @@ class KfClient:
         base_url: str = DEFAULT_BASE_URL,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         rate_limit: float | None = DEFAULT_RATE_LIMIT,
+        rate_limits: Mapping[str, float | None] | None = None,
         rate_limiter: RateLimiter | None = None,
+        limiter_factory: LimiterFactory | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
@@ -173,7 +125,7 @@ class KfClient:
         rng: random.Random | None = None,
     ) -> None:
         self.corp_id = _check_str("corp_id", corp_id)
-        self.__secret = _check_str("secret", secret)
+        _check_str("secret", secret)
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
@@ -184,46 +136,61 @@ class KfClient:
             raise ValueError("pass either http_client or transport, not both")
         if rate_limiter is not None and not isinstance(rate_limiter, RateLimiter):
             raise TypeError("rate_limiter must have an async acquire() method")
+        if limiter_factory is not None and not callable(limiter_factory):
+            raise TypeError("limiter_factory must be a callable of (path, rate)")
         #: The API root, without a trailing slash.
         self.base_url = base_url.rstrip("/")
         #: Requests in flight at once.
         self.max_concurrency = max_concurrency
-        #: Calls per second this client allows itself, or ``None``.
-        self.rate_limit = None if rate_limit is None else float(rate_limit)
+        #: Calls per second this client allows itself on each endpoint, or ``None``.
+        self.rate_limit = check_rate("rate_limit", rate_limit)
         #: The retry policy.
         self.retry = retry if retry is not None else RetryPolicy()
-        self._limiters: tuple[RateLimiter, ...] = tuple(
-            x
-            for x in (None if rate_limit is None else LocalRateLimiter(rate_limit), rate_limiter)
-            if x is not None
-        )
-        self._clock = clock
-        self._monotonic = monotonic
-        self._sleep = sleep
-        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._timeout = timeout
-        self._attempt_limit = attempt_limit(timeout if http_client is None else http_client.timeout)
         self._transport = transport
         self._own_http = http_client is None
         self._http: httpx.AsyncClient | None = http_client
-        self._semaphore = asyncio.Semaphore(max_concurrency)
-        self._throttle = AdaptiveThrottle(clock=monotonic, sleep=sleep)
-        self._tokens = TokenManager(
-            key=token_key(corp_id, secret),
-            fetch=self._fetch_token,
-            store=(
+        self._closers: list[Callable[[], Awaitable[None]]] = []
+        rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._pipeline = Pipeline(
+            corp_id=corp_id,
+            secret=secret,
+            base_url=self.base_url,
+            max_concurrency=max_concurrency,
+            budgets=Budgets(
+                rate_limit=self.rate_limit,
+                rate_limits=check_rate_limits(rate_limits),
+                factory=limiter_factory or _local_limiter,
+                shared=rate_limiter,
+                monotonic=monotonic,
+                sleep=sleep,
+            ),
+            retry=self.retry,
+            token_store=(
                 token_store
                 if token_store is not None
                 else InMemoryTokenStore(clock=clock, monotonic=monotonic)
             ),
+            attempt_timeout=attempt_limit(timeout if http_client is None else http_client.timeout),
             clock=clock,
             monotonic=monotonic,
-            rng=self._rng,
+            sleep=sleep,
+            rng=rng,
         )
-        self._state = "new"
-        self._closers: list[Callable[[], Awaitable[None]]] = []
-        #: ``customer/*`` endpoints, with the batching ``batch_get``.
-        self.customers = CustomersAPI(self)
+        pipeline = self._pipeline
+        #: ``customer/*``: the batching ``batch_get`` and the upgrade service.
+        self.customers = CustomersAPI(pipeline, window=2 * max_concurrency)
+        #: ``account/*`` and contact links.
+        self.accounts = AccountsAPI(pipeline)
+        #: ``servicer/*``: who serves an account.
+        self.servicers = ServicersAPI(pipeline)
+        #: ``service_state/*``: where a session is, and moving it.
+        self.sessions = SessionsAPI(pipeline)
+        #: ``get_corp_statistic`` and ``get_servicer_statistic``.
+        self.statistics = StatisticsAPI(pipeline)
+        #: ``media/upload``.
+        self.media = MediaAPI(pipeline)
+        self._corp = CorpAPI(pipeline)
 
     @classmethod
     def for_fleet(
@@ -233,26 +200,30 @@ class KfClient:
         corp_id: str,
         secret: str,
         rate_limit: float | None = DEFAULT_RATE_LIMIT,
+        rate_limits: Mapping[str, float | None] | None = None,
         namespace: str = DEFAULT_FLEET_NAMESPACE,
         lock_ttl: float = DEFAULT_LOCK_TTL,
         **options: Any,
     ) -> Self:
-        """A client whose token and rate budget are shared on Redis with other processes.
+        """A client whose token and rate budgets are shared on Redis with other processes.
 
         Every process that calls ``for_fleet`` with the same Redis, corp id and secret
-        shares one access token (one ``gettoken`` per expiry for the whole fleet) and
-        one budget of ``rate_limit`` calls per second. While Redis is unreachable,
-        each process falls back to its own token cache and a ``rate_limit``
-        in-process limiter, and goes back to Redis when it answers again. Needs the
-        ``redis`` extra (``pip install 'wecom_kf_async[redis]'``).
+        shares one access token (one ``gettoken`` per expiry for the whole fleet) and,
+        for each endpoint, one budget of ``rate_limit`` calls per second (one Redis
+        key per path; ``rate_limits`` overrides paths as for :class:`KfClient`).
+        While Redis is unreachable, each process falls back to its own token cache
+        and in-process limiters, and goes back to Redis when it answers again.
+        Needs the ``redis`` extra (``pip install 'wecom_kf_async[redis]'``).
 
         Args:
             redis_url: ``redis://[[user]:password@]host[:port][/db]`` (or
                 ``rediss://``, ``unix://``); one connection pool serves the store and
-                the limiter, and closes with the client.
+                the limiters, and closes with the client.
             corp_id: The corp's id.
             secret: The KF app's secret.
-            rate_limit: Calls per second for the whole fleet (``None``: no limit).
+            rate_limit: Calls per second per endpoint for the whole fleet
+                (``None``: no limit).
+            rate_limits: Per-endpoint overrides, by path.
             namespace: Prefix of the Redis keys.
             lock_ttl: Seconds a dead refresher can delay the others.
             options: Any other :class:`KfClient` argument (``base_url``, ``timeout``, ...).
@@ -261,8 +232,8 @@ class KfClient:
 
         _check_str("corp_id", corp_id)
         _check_str("secret", secret)
-        if "token_store" in options or "rate_limiter" in options:
-            raise TypeError("for_fleet sets token_store and rate_limiter itself")
+        if {"token_store", "rate_limiter", "limiter_factory"} & set(options):
+            raise TypeError("for_fleet sets token_store and the rate limiters itself")
         redis = fleet.connect(redis_url)
         store = fleet.RedisTokenStore(
             redis,
@@ -271,16 +242,18 @@ class KfClient:
             clock=options.get("clock", time.time),
             monotonic=options.get("monotonic", time.monotonic),
         )
-        limiter = (
-            None
-            if rate_limit is None
-            else fleet.RedisRateLimiter(redis, rate_limit, name=corp_id, namespace=namespace)
-        )
+
+        def shared_limiter(path: str, rate: float) -> RateLimiter:
+            return fleet.RedisRateLimiter(
+                redis, rate, name=f"{corp_id}:{path}", namespace=namespace
+            )
+
         client = cls(
             corp_id=corp_id,
             secret=secret,
-            rate_limit=None,
-            rate_limiter=limiter,
+            rate_limit=rate_limit,
+            rate_limits=rate_limits,
+            limiter_factory=shared_limiter,
             token_store=store,
             **options,
         )
@@ -296,15 +269,15 @@ class KfClient:
     # -- lifecycle ---------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
-        if self._state != "new":
-            raise RuntimeError(f"KfClient cannot be entered twice (it is {self._state})")
+        if self._pipeline.state != "new":
+            raise RuntimeError(f"KfClient cannot be entered twice (it is {self._pipeline.state})")
         install_log_redaction()
         if self._http is None:
             self._http = httpx.AsyncClient(
                 transport=self._transport or default_transport(self.max_concurrency),
                 timeout=self._timeout,
             )
-        self._state = "open"
+        self._pipeline.open(self._http)
         return self
 
     async def __aexit__(
@@ -317,18 +290,17 @@ class KfClient:
 
     async def aclose(self) -> None:
         """Close what the client owns (not an ``http_client`` you passed in)."""
-        if self._state == "closed":
+        if self._pipeline.state == "closed":
             return
-        self._state = "closed"
         try:
-            await self._tokens.aclose()
+            await self._pipeline.close()
         finally:
             try:
                 if self._own_http and self._http is not None:
                     await self._http.aclose()
             finally:
-                # A shared store or limiter that owns a connection (fleet mode).
-                for part in (self._tokens.store, *self._limiters):
+                # A shared store or limiters that own a connection (fleet mode).
+                for part in (self.tokens.store, *self._pipeline.budgets.made()):
                     closer = getattr(part, "aclose", None)
                     if closer is not None:
                         await closer()
@@ -338,154 +310,39 @@ class KfClient:
     @property
     def tokens(self) -> TokenManager:
         """The access-token manager."""
-        return self._tokens
+        return self._pipeline.tokens
+
+    @property
+    def rate_limits(self) -> Mapping[str, float | None]:
+        """The per-endpoint overrides of ``rate_limit``, by path."""
+        return self._pipeline.budgets.rate_limits
+
+    def rate_for(self, path: str) -> float | None:
+        """Calls per second this client allows itself on *path* (``None``: no limit)."""
+        return self._pipeline.budgets.rate_for(endpoint_for(path))
+
+    def limiters_for(self, path: str) -> tuple[RateLimiter, ...]:
+        """What a call to *path* waits on before it is sent: its budget, then ``rate_limiter``."""
+        return self._pipeline.budgets.limiters(endpoint_for(path))
 
     @property
     def throttle(self) -> AdaptiveThrottle:
-        """The adaptive slow-down that reacts to WeCom's throttling."""
-        return self._throttle
+        """The adaptive slow-down of ``customer/batchget`` (see :meth:`throttle_for`)."""
+        return self.throttle_for(_BATCHGET)
 
-    # -- requests ----------------------------------------------------------------
+    def throttle_for(self, path: str) -> AdaptiveThrottle:
+        """The adaptive slow-down of one endpoint, engaged by WeCom's 45009/45033 on it."""
+        return self._pipeline.budgets.throttle(path)
 
-    def _client(self) -> httpx.AsyncClient:
-        if self._state != "open" or self._http is None:
-            raise RuntimeError(
-                "KfClient is not open: use 'async with KfClient(...) as kf:'"
-                if self._state == "new"
-                else "KfClient is closed"
-            )
-        return self._http
+    # -- calls -------------------------------------------------------------------
 
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str],
-        body: Mapping[str, Any] | None,
-        token: AccessToken | None = None,
-    ) -> dict[str, Any]:
-        """One HTTP attempt: concurrency bound, rate limit, send, decipher.
-
-        With a *token*, the request carries the newest token known when it is actually
-        sent: one that queued while the token was refused waits for the refresh
-        (outside the concurrency bound, which the refresh itself needs).
-        """
-        http = self._client()
-        content = (
-            None
-            if body is None
-            else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        )
-        passes = 0
-        while True:
-            if token is not None and not self._tokens.is_current(token):
-                token = await self._tokens.get()
-            await self._semaphore.acquire()
-            passes += 1
-            if token is None or passes >= _TOKEN_PASSES or self._tokens.is_current(token):
-                break
-            self._semaphore.release()
-        try:
-            for limiter in self._limiters:
-                await limiter.acquire()
-            await self._throttle.acquire()
-            if self._state != "open":
-                raise RuntimeError("KfClient is closed")
-            if token is not None:
-                params = {**params, "access_token": token.value}
-            failure: TransportError | None = None
-            response: httpx.Response | None = None
-            limit = asyncio.timeout(self._attempt_limit)
-            try:
-                async with limit:
-                    response = await http.request(
-                        method,
-                        f"{self.base_url}/cgi-bin/{path}",
-                        params=params,
-                        content=content,
-                        headers=_JSON_HEADERS if content is not None else None,
-                    )
-            except Exception as exc:
-                if limit.expired():
-                    failure = RequestTimeoutError(
-                        f"{path} took longer than {self._attempt_limit}s as a whole",
-                        path=path,
-                        reason="attempt timeout",
-                    )
-                elif self._state != "open":
-                    failure = None  # closed under it: raised below, unchained
-                else:
-                    described = describe_failure(exc)
-                    if described is None:
-                        raise
-                    timeout, reason = described
-                    failure = (
-                        RequestTimeoutError(
-                            f"{path} timed out ({reason})", path=path, reason=reason
-                        )
-                        if timeout
-                        else TransportError(f"{path} failed: {reason}", path=path, reason=reason)
-                    )
-        finally:
-            self._semaphore.release()
-        # Raised outside the except blocks, so the httpx exception (whose request
-        # carries the URL and with it the token) is not chained as __context__.
-        if failure is not None:
-            raise failure
-        if response is None:  # the client closed under the request
-            raise RuntimeError("KfClient is closed")
-        try:
-            data = decipher_response(
-                response.status_code, response.headers, response.content, path=path
-            )
-        except RateLimitedError:
-            self._throttle.on_throttle()
-            raise
-        except AccessTokenError as exc:
-            if token is None:
-                raise
-            refused = _TokenRefused(exc, token)
-        else:
-            self._throttle.on_success()
-            return data
-        raise refused
-
-    async def _fetch_token(self) -> tuple[str, float]:
-        params = {"corpid": self.corp_id, "corpsecret": self.__secret}
-
-        async def gettoken() -> tuple[str, float]:
-            return _check_token_answer(await self._send("GET", "gettoken", params, None))
-
-        return await retrying_call(
-            gettoken,
-            policy=self.retry,
-            path="gettoken",
-            clock=self._monotonic,
-            sleep=self._sleep,
-            rng=self._rng,
-        )
-
-    async def _send_authed(
-        self, method: str, path: str, params: Mapping[str, str], body: Mapping[str, Any] | None
-    ) -> dict[str, Any]:
-        """Send with the access token; if WeCom refuses it, refresh once and resend once."""
-        token = await self._tokens.get()
-        try:
-            return await self._send(method, path, params, body, token)
-        except _TokenRefused as refused:
-            used, errcode = refused.token, refused.error.errcode
-        logger.info("%s refused the access token (errcode %d); refreshing", path, errcode)
-        await self._tokens.invalidate(used)
-        token = await self._tokens.get()
-        try:
-            return await self._send(method, path, params, body, token)
-        except _TokenRefused as refused:
-            error = refused.error
-        raise error
+    async def corp_qualification(self) -> CorpQualification:
+        """The corp's KF qualification (``kf/get_corp_qualification``)."""
+        return await self._corp.qualification()
 
     async def request(
         self,
-        method: str,
+        method: Literal["GET", "POST"],
         path: str,
         *,
         params: Mapping[str, str] | None = None,
@@ -493,15 +350,13 @@ class KfClient:
     ) -> dict[str, Any]:
         """Call ``/cgi-bin/{path}`` with the access token, retrying as the errcode says.
 
+        For endpoints the resource groups do not cover. A path of the endpoint table
+        keeps its row's retry safety; any other path is retried like a read.
         Returns the JSON object of the answer; raises a :class:`KfError` subclass.
         """
-        self._client()
-        query = dict(params or {})
-        return await retrying_call(
-            lambda: self._send_authed(method, path, query, json),
-            policy=self.retry,
-            path=path,
-            clock=self._monotonic,
-            sleep=self._sleep,
-            rng=self._rng,
-        )
+        if method not in ("GET", "POST"):
+            raise ValueError(f"method must be 'GET' or 'POST', got {method!r}")
+        endpoint = endpoint_for(path, method)
+        if endpoint.method != method:
+            endpoint = attrs.evolve(endpoint, method=method)
+        return await self._pipeline.call(endpoint, json, params=params)

@@ -19,6 +19,7 @@ __all__ = [
     "InvalidResponseError",
     "KfError",
     "KfStateError",
+    "OutcomeUnknownError",
     "PermissionDeniedError",
     "RateLimitedError",
     "RequestTimeoutError",
@@ -243,10 +244,17 @@ class TransportError(KfError):
     it the access token); its type is kept in :attr:`reason`.
     """
 
-    def __init__(self, message: str, *, path: str | None = None, reason: str = "") -> None:
+    def __init__(
+        self, message: str, *, path: str | None = None, reason: str = "", sent: bool = True
+    ) -> None:
         super().__init__(message, path=path)
         #: The low-level failure's kind, e.g. ``"ConnectError"``.
         self.reason = reason
+        #: Whether the request may have reached WeCom and taken effect (``False``
+        #: when it certainly did not: the connection was refused, the pool had no
+        #: room, a 4xx status refused it). Decides whether a call that changes state
+        #: may be retried.
+        self.sent = sent
 
     @property
     def retryable(self) -> bool:
@@ -268,8 +276,13 @@ class UpstreamHTTPError(TransportError):
         path: str | None = None,
         retry_after: float | None = None,
     ) -> None:
+        # A 4xx status says the request was refused before anything was done; a 5xx
+        # from a proxy may come after WeCom did the work.
         super().__init__(
-            f"HTTP {status_code} from {path or 'WeCom'}", path=path, reason=f"HTTP {status_code}"
+            f"HTTP {status_code} from {path or 'WeCom'}",
+            path=path,
+            reason=f"HTTP {status_code}",
+            sent=status_code >= 500,
         )
         #: The HTTP status code.
         self.status_code = status_code
@@ -284,6 +297,29 @@ class UpstreamHTTPError(TransportError):
 
 class InvalidResponseError(TransportError):
     """HTTP 200, but the body is not a JSON object (truncated, HTML, ...)."""
+
+
+class OutcomeUnknownError(KfError):
+    """A call that changes state failed in a way that leaves its outcome unknown.
+
+    The request may or may not have reached WeCom (a timeout, a dropped connection,
+    a proxy's 502, a cut-off answer), and a retry could do the change twice (create
+    a second account, move a session again), so the client did not retry.
+    :attr:`check` says how to find out what happened; the failure itself is
+    ``__cause__``.
+    """
+
+    def __init__(self, path: str, check: str, *, reason: str = "") -> None:
+        what = f" ({reason})" if reason else ""
+        super().__init__(
+            f"the outcome of {path} is unknown{what}; not retried, since a retry could do "
+            f"it twice: {check}",
+            path=path,
+        )
+        #: What to look at to learn whether the call took effect.
+        self.check = check
+        #: The failure that left the outcome unknown, e.g. ``"attempt timeout"``.
+        self.reason = reason
 
 
 class BatchGetError(KfError):

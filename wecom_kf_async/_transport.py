@@ -27,8 +27,18 @@ def default_transport(max_connections: int) -> httpx.AsyncBaseTransport:
     )
 
 
-def describe_failure(exc: Exception) -> tuple[bool, str] | None:
-    """``(is_timeout, reason)`` when *exc* is a transport failure, else ``None``.
+#: Failures that happen before a request can have left this process.
+_NOT_SENT: tuple[type[BaseException], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    aiohttp.ClientConnectorError,
+    ConnectionRefusedError,
+)
+
+
+def describe_failure(exc: Exception) -> tuple[bool, str, bool] | None:
+    """``(is_timeout, reason, may_have_been_sent)`` for a transport failure, else ``None``.
 
     httpx_aiohttp re-raises aiohttp's errors as httpx ones, not always of the
     matching kind (a refused connection arrives as ``ConnectTimeout``), with the
@@ -42,4 +52,4 @@ def describe_failure(exc: Exception) -> tuple[bool, str] | None:
     ):
         root = exc.__cause__
     timeout = isinstance(root, httpx.TimeoutException | asyncio.TimeoutError)
-    return timeout, type(root).__name__
+    return timeout, type(root).__name__, not isinstance(root, _NOT_SENT)

@@ -14,7 +14,7 @@ offers the fixtures ``wecom_simulator``, ``wecom_testing`` and ``wecom_kf``.
 
 from ._client import SIM_BASE_URL, simulated_client
 from ._server import LISTENING_PREFIX, main, serve, serve_in_subprocess
-from ._simulator import (
+from .simulator import (
     BATCHGET_MAX_IDS,
     CUSTOMER_BATCHGET,
     GETTOKEN,

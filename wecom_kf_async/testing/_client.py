@@ -8,7 +8,7 @@ import httpx
 
 if TYPE_CHECKING:
     from .._client import KfClient
-    from ._simulator import WeComSimulator
+    from .simulator import WeComSimulator
 
 __all__ = ["SIM_BASE_URL", "simulated_client"]
 

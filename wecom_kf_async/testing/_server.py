@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._simulator import CUSTOMER_BATCHGET, SIM_CORP_ID, SIM_SECRET, ASGIApp, WeComSimulator
+from .simulator import CUSTOMER_BATCHGET, SIM_CORP_ID, SIM_SECRET, ASGIApp, WeComSimulator
 
 if TYPE_CHECKING:
     import uvicorn

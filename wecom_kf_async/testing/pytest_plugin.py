@@ -17,7 +17,7 @@ import pytest
 from .._client import KfClient
 from .._retry import is_testing, set_testing
 from ._client import simulated_client
-from ._simulator import WeComSimulator
+from .simulator import WeComSimulator
 
 __all__ = ["wecom_simulator", "wecom_testing"]
 

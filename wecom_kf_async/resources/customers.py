@@ -1,4 +1,4 @@
-"""``customer/*`` endpoints, and the batcher behind ``batch_get``."""
+"""``customer/*`` endpoints: the batcher behind ``batch_get``, and the upgrade service."""
 
 from __future__ import annotations
 
@@ -6,27 +6,30 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ._constants import BATCHGET_MAX_IDS, LOGGER_NAME
-from ._errors import InvalidResponseError, KfError, is_fatal
-from ._models import BatchGetResult, Customer, structure_customers
-
-if TYPE_CHECKING:
-    from ._client import KfClient
+from .. import _checks
+from .._constants import BATCHGET_MAX_IDS, LOGGER_NAME
+from .._endpoints import ENDPOINTS
+from .._errors import InvalidResponseError, KfError, is_fatal
+from .._pipeline import Caller
+from ..models import BatchGetResult, Customer, structure_customers
+from ._base import Resource
 
 __all__ = ["CustomersAPI", "normalize_ids"]
 
 logger = logging.getLogger(LOGGER_NAME)
 
-BATCHGET_PATH = "kf/customer/batchget"
+BATCHGET = ENDPOINTS["kf/customer/batchget"]
+BATCHGET_PATH = BATCHGET.path
 
 
 def normalize_ids(external_userids: Iterable[str]) -> list[str]:
     """Check the ids and drop duplicates (the first occurrence wins).
 
     Raises ``TypeError`` for something that is not an iterable of strings (a bare
-    string included) and ``ValueError`` for an empty or blank id, naming its position.
+    string included) and ``ValueError`` for an id that cannot be one (empty, blank,
+    with whitespace, over 256 bytes), naming its position.
     """
     if isinstance(external_userids, str | bytes | bytearray):
         raise TypeError(
@@ -44,6 +47,7 @@ def normalize_ids(external_userids: Iterable[str]) -> list[str]:
             raise TypeError(f"external_userids[{position}] is {type(item).__name__}, not str")
         if not item or item.isspace():
             raise ValueError(f"external_userids[{position}] is an empty or blank string")
+        _checks.external_userid(item, f"external_userids[{position}]")
     return list(dict.fromkeys(items))
 
 
@@ -94,16 +98,17 @@ def _assemble(chunk: Sequence[str], data: dict[str, Any]) -> BatchGetResult:
     return BatchGetResult(customers=found, invalid_external_userids=not_found, failed=failed)
 
 
-class CustomersAPI:
-    """The ``customer/*`` endpoints of one :class:`KfClient` (``kf.customers``)."""
+class CustomersAPI(Resource):
+    """The ``customer/*`` endpoints (``kf.customers``)."""
 
-    def __init__(self, client: KfClient) -> None:
-        self._client = client
+    def __init__(self, caller: Caller, *, window: int) -> None:
+        super().__init__(caller)
+        self._window = window
 
     async def _fetch_chunk(self, chunk: list[str], context: bool) -> BatchGetResult:
         body = {"external_userid_list": chunk, "need_enter_session_context": int(context)}
         try:
-            data = await self._client.request("POST", BATCHGET_PATH, json=body)
+            data = await self._call(BATCHGET, body)
             return _assemble(chunk, data)
         except KfError as exc:
             if is_fatal(exc):
@@ -194,7 +199,7 @@ class CustomersAPI:
         """
         ids = normalize_ids(external_userids)
         if window is None:
-            window = 2 * self._client.max_concurrency
+            window = self._window
         elif isinstance(window, bool) or not isinstance(window, int) or window < 1:
             raise ValueError(f"window must be an int >= 1, got {window!r}")
         async for page in self._pages(ids, bool(need_enter_session_context), window=window):

@@ -1,0 +1,167 @@
+"""The one table of endpoints: path, method, and whether a retry could do a change twice."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Literal
+
+import attrs
+
+__all__ = [
+    "ENDPOINTS",
+    "Endpoint",
+    "Safety",
+    "endpoint_for",
+]
+
+
+class Safety(enum.Enum):
+    """What may be retried after a failure that may have reached WeCom.
+
+    A failure that certainly did not reach WeCom (the connection was refused) and an
+    error that WeCom answered (it did nothing) are retried as the errcode table says
+    for every endpoint. The difference is in the failures in between: a timeout, a
+    dropped connection, a 502 from a proxy, a cut-off answer.
+    """
+
+    #: Changes nothing: retried.
+    READ = "read"
+    #: Doing it twice leaves the same state as once (an update, a delete), or a
+    #: repeat only makes a harmless copy (another media id): retried.
+    IDEMPOTENT = "idempotent"
+    #: Made repeatable by a key in the request (``msgid``): retried with the same key.
+    KEYED = "keyed"
+    #: Would be done twice by a retry (create an account, move a session): never
+    #: retried after such a failure; :class:`~wecom_kf_async.OutcomeUnknownError`
+    #: says what to check.
+    UNSAFE = "unsafe"
+
+
+@attrs.frozen(kw_only=True)
+class Endpoint:
+    """One WeCom API endpoint, as the pipeline needs to know it.
+
+    Rows are the single source for the method, the retry safety, the default rate
+    budget and the documentation's endpoint table.
+    """
+
+    #: Path after ``/cgi-bin/``, e.g. ``"kf/account/add"``.
+    path: str
+    #: HTTP method.
+    method: Literal["GET", "POST"] = "POST"
+    #: What a retry after an ambiguous failure could do (see :class:`Safety`).
+    safety: Safety = Safety.READ
+    #: Errcodes that, answered to a *retry* after an ambiguous failure, mean the
+    #: first try did the work (a delete answered "no such account").
+    already_done: frozenset[int] = frozenset()
+    #: What to check when the outcome of an :attr:`Safety.UNSAFE` call is unknown.
+    check: str = ""
+    #: Calls per second this endpoint allows itself by default (``None``: the
+    #: client's ``rate_limit``).
+    rate_limit: float | None = None
+    #: Whether the call carries the access token.
+    authed: bool = True
+    #: The official documentation page (``developer.work.weixin.qq.com/document/path/N``),
+    #: where the reference this library was built from names one.
+    doc_page: int | None = None
+    #: One line for the docs.
+    summary: str = ""
+
+    @property
+    def retries_ambiguous_failures(self) -> bool:
+        """Whether a failure that may have reached WeCom is retried."""
+        return self.safety is not Safety.UNSAFE
+
+
+_R, _I, _K, _U = Safety.READ, Safety.IDEMPOTENT, Safety.KEYED, Safety.UNSAFE
+
+_ROWS = (
+    Endpoint(path="gettoken", doc_page=91039, method="GET", authed=False, summary="access token"),
+    Endpoint(
+        path="kf/account/add",
+        safety=_U,
+        check="list the accounts (kf.accounts.list()) and look for the name before adding it again",
+        summary="create a KF account",
+    ),
+    Endpoint(
+        path="kf/account/del",
+        safety=_I,
+        already_done=frozenset({95004}),
+        summary="delete a KF account",
+    ),
+    Endpoint(path="kf/account/update", safety=_I, summary="rename, new avatar"),
+    Endpoint(path="kf/account/list", summary="list KF accounts (paged)"),
+    Endpoint(
+        path="kf/add_contact_way",
+        safety=_I,
+        summary="contact link of an account (a repeat makes another link)",
+    ),
+    Endpoint(path="kf/servicer/add", safety=_I, summary="add servicers to an account"),
+    Endpoint(path="kf/servicer/del", safety=_I, summary="remove servicers from an account"),
+    Endpoint(path="kf/servicer/list", method="GET", summary="servicers of an account"),
+    Endpoint(path="kf/service_state/get", doc_page=94698, summary="session state"),
+    Endpoint(
+        path="kf/service_state/trans",
+        doc_page=94698,
+        safety=_U,
+        check="read the session state (kf.sessions.get_state(open_kfid, external_userid))",
+        summary="move a session (bot, queue, servicer, end)",
+    ),
+    Endpoint(path="kf/customer/batchget", doc_page=95149, summary="customers by external_userid"),
+    Endpoint(
+        path="kf/customer/get_upgrade_service_config",
+        method="GET",
+        summary="members and group chats that upgrade service may recommend",
+    ),
+    Endpoint(
+        path="kf/customer/upgrade_service",
+        safety=_I,
+        summary="recommend a member or a group chat to a customer",
+    ),
+    Endpoint(
+        path="kf/customer/cancel_upgrade_service",
+        safety=_I,
+        summary="withdraw the recommendation",
+    ),
+    Endpoint(
+        path="kf/get_corp_qualification",
+        method="GET",
+        summary="corp qualification (unverified page)",
+    ),
+    Endpoint(path="kf/get_corp_statistic", summary="daily statistics of the corp"),
+    Endpoint(path="kf/get_servicer_statistic", summary="daily statistics per servicer"),
+    Endpoint(
+        path="media/upload",
+        safety=_I,
+        summary="upload temporary media (a repeat makes another media id)",
+    ),
+    Endpoint(path="kf/sync_msg", doc_page=94699, summary="read messages and events"),
+    Endpoint(
+        path="kf/send_msg",
+        doc_page=96427,
+        safety=_K,
+        summary="send a message (msgid always sent, the same on a retry)",
+    ),
+    Endpoint(
+        path="kf/send_msg_on_event",
+        safety=_K,
+        summary="answer an event code (welcome, end of session)",
+    ),
+)
+
+#: Every endpoint the library calls, by path.
+ENDPOINTS: Mapping[str, Endpoint] = MappingProxyType({row.path: row for row in _ROWS})
+
+
+def endpoint_for(path: str, method: Literal["GET", "POST"] = "POST") -> Endpoint:
+    """The row for *path*; an unknown path gets a row that retries like a read.
+
+    (:meth:`KfClient.request <wecom_kf_async.KfClient.request>` is the way to call an
+    endpoint the library does not cover; it retries as it always has.)
+    """
+    row = ENDPOINTS.get(path)
+    if row is not None:
+        return row
+    return Endpoint(path=path, method=method)

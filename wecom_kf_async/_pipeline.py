@@ -1,0 +1,422 @@
+"""The one way down: budget -> token -> retry -> transport -> decipher, for every endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
+
+import attrs
+import httpx
+
+from ._budgets import Budgets
+from ._constants import LOGGER_NAME, MAX_TOKEN_BYTES, TOKEN_LIFETIME_RANGE
+from ._endpoints import ENDPOINTS, Endpoint, Safety
+from ._errors import (
+    AccessTokenError,
+    InvalidResponseError,
+    OutcomeUnknownError,
+    RateLimitedError,
+    RequestTimeoutError,
+    TransportError,
+    WeComError,
+)
+from ._retry import RetryPolicy, retrying_call
+from ._sansio import decipher_response
+from ._token import AccessToken, TokenManager, TokenStore, token_key
+from ._transport import describe_failure
+
+__all__ = ["ALREADY_DONE", "Caller", "Pipeline", "Upload", "attempt_limit"]
+
+logger = logging.getLogger(LOGGER_NAME)
+
+_JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
+GETTOKEN = ENDPOINTS["gettoken"]
+
+#: Times a request re-reads the current token while waiting for its turn to send
+#: (it changed while the request queued); after that it goes with what it has.
+_TOKEN_PASSES = 3
+
+#: Key of the answer :meth:`Pipeline.call` returns when a retry was answered with one
+#: of the endpoint's ``already_done`` errcodes: the first try did the work.
+ALREADY_DONE = "already_done"
+
+
+class Upload(Protocol):
+    """A multipart body that can be produced again for each attempt."""
+
+    def open(self) -> dict[str, Any]:
+        """Fresh ``files=`` for httpx (file objects positioned at their start)."""
+
+    def close(self) -> None:
+        """Release what :meth:`open` opened."""
+
+
+class Caller(Protocol):
+    """What a resource group needs of the client: one call to one endpoint."""
+
+    async def call(
+        self,
+        endpoint: Endpoint,
+        body: Mapping[str, Any] | None = None,
+        *,
+        params: Mapping[str, str] | None = None,
+        upload: Upload | None = None,
+    ) -> dict[str, Any]:
+        """Send *body* to *endpoint* and return WeCom's answer, or raise."""
+
+
+def attempt_limit(timeout: float | httpx.Timeout | None) -> float | None:
+    """Seconds one attempt may take as a whole, connect to last byte (``None``: no bound).
+
+    httpx applies its timeouts per phase and per read, so a server that sends a byte
+    now and then never trips them; the client bounds the whole attempt by the same
+    number (by the largest phase limit of an ``httpx.Timeout``).
+    """
+    if timeout is None:
+        return None
+    if isinstance(timeout, httpx.Timeout):
+        phases = [t for t in (timeout.connect, timeout.read, timeout.write, timeout.pool) if t]
+        return max(phases) if phases else None
+    return float(timeout)
+
+
+def _check_token_answer(data: Mapping[str, Any]) -> tuple[str, float]:
+    """The token and its lifetime from a gettoken answer; anything implausible raises.
+
+    A lifetime of zero, a negative one or NaN would have the client fetch a new
+    token for every request, for ever; a value that is not a short, printable string
+    is no token.
+    """
+    value = data.get("access_token")
+    expires_in = data.get("expires_in", 7200)
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value.encode()) > MAX_TOKEN_BYTES
+        or not value.isprintable()
+        or any(c.isspace() for c in value)
+    ):
+        raise InvalidResponseError(
+            "gettoken answered without a usable access_token", path="gettoken", reason="bad token"
+        )
+    low, high = TOKEN_LIFETIME_RANGE
+    if (
+        isinstance(expires_in, bool)
+        or not isinstance(expires_in, int | float)
+        or not math.isfinite(expires_in)
+        or not low <= expires_in <= high
+    ):
+        raise InvalidResponseError(
+            f"gettoken answered an implausible expires_in ({expires_in!r}; "
+            f"expected {low:.0f} to {high:.0f} seconds)",
+            path="gettoken",
+            reason="bad expires_in",
+        )
+    return value, float(expires_in)
+
+
+class _TokenRefused(Exception):
+    """Internal: WeCom refused *token*; carries which token so only that one is dropped."""
+
+    def __init__(self, error: AccessTokenError, token: AccessToken) -> None:
+        super().__init__(error.errcode)
+        self.error = error
+        self.token = token
+
+
+@attrs.define
+class _CallState:
+    """What one call has been through, across its attempts."""
+
+    #: An attempt failed in a way that may have reached WeCom.
+    ambiguous: bool = False
+    #: An attempt is between being sent and being answered.
+    in_flight: bool = False
+
+
+class Pipeline:
+    """Sends every call: budget, token, retry, transport, decipher.
+
+    It owns no HTTP client: :class:`~wecom_kf_async.KfClient` opens one and hands it
+    over with :meth:`open`, and closes it after :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        *,
+        corp_id: str,
+        secret: str,
+        base_url: str,
+        max_concurrency: int,
+        budgets: Budgets,
+        retry: RetryPolicy,
+        token_store: TokenStore,
+        attempt_timeout: float | None,
+        clock: Callable[[], float],
+        monotonic: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]],
+        rng: random.Random,
+    ) -> None:
+        self._corp_id = corp_id
+        self.__secret = secret
+        self._base_url = base_url
+        self.budgets = budgets
+        self.retry = retry
+        self._attempt_timeout = attempt_timeout
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._rng = rng
+        self._semaphore = asyncio.Semaphore(max_concurrency)
+        self._http: httpx.AsyncClient | None = None
+        self.state = "new"
+        self.tokens = TokenManager(
+            key=token_key(corp_id, secret),
+            fetch=self._fetch_token,
+            store=token_store,
+            clock=clock,
+            monotonic=monotonic,
+            rng=rng,
+        )
+
+    def __repr__(self) -> str:
+        return f"<Pipeline {self._corp_id} {self.state}>"
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def open(self, http: httpx.AsyncClient) -> None:
+        """Start sending through *http*."""
+        self._http = http
+        self.state = "open"
+
+    async def close(self) -> None:
+        """Refuse new calls and cancel a token refresh in progress."""
+        self.state = "closed"
+        await self.tokens.aclose()
+
+    def _client(self) -> httpx.AsyncClient:
+        if self.state != "open" or self._http is None:
+            raise RuntimeError(
+                "KfClient is not open: use 'async with KfClient(...) as kf:'"
+                if self.state == "new"
+                else "KfClient is closed"
+            )
+        return self._http
+
+    # -- calls -------------------------------------------------------------------
+
+    async def call(
+        self,
+        endpoint: Endpoint,
+        body: Mapping[str, Any] | None = None,
+        *,
+        params: Mapping[str, str] | None = None,
+        upload: Upload | None = None,
+    ) -> dict[str, Any]:
+        """Call *endpoint* with the access token, retrying as its row and the errcode say.
+
+        Returns the JSON object of the answer; raises a
+        :class:`~wecom_kf_async.KfError` subclass. A call to an
+        :attr:`~Safety.UNSAFE` endpoint whose outcome is unknown raises
+        :class:`~wecom_kf_async.OutcomeUnknownError` instead of being retried. When
+        a retry after an ambiguous failure is answered with one of the endpoint's
+        ``already_done`` errcodes, the answer is ``{"errcode": 0, ...,
+        ALREADY_DONE: errcode}``.
+        """
+        self._client()
+        query = dict(params or {})
+        content = (
+            None
+            if body is None
+            else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        )
+        state = _CallState()
+        try:
+            return await retrying_call(
+                lambda: self._send_authed(endpoint, query, content, upload, state),
+                policy=self.retry,
+                path=endpoint.path,
+                clock=self._monotonic,
+                sleep=self._sleep,
+                rng=self._rng,
+            )
+        except RequestTimeoutError as exc:
+            if exc.reason == "deadline" and state.in_flight and _unsafe(endpoint):
+                raise OutcomeUnknownError(endpoint.path, endpoint.check, reason="deadline") from exc
+            raise
+
+    async def _send_authed(
+        self,
+        endpoint: Endpoint,
+        params: Mapping[str, str],
+        content: bytes | None,
+        upload: Upload | None,
+        state: _CallState,
+    ) -> dict[str, Any]:
+        """Send with the access token; if WeCom refuses it, refresh once and resend once."""
+        token = await self.tokens.get()
+        try:
+            return await self._send(endpoint, params, content, upload, state, token)
+        except _TokenRefused as refused:
+            used, errcode = refused.token, refused.error.errcode
+        logger.info("%s refused the access token (errcode %d); refreshing", endpoint.path, errcode)
+        await self.tokens.invalidate(used)
+        token = await self.tokens.get()
+        try:
+            return await self._send(endpoint, params, content, upload, state, token)
+        except _TokenRefused as refused:
+            error = refused.error
+        raise error
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        params = {"corpid": self._corp_id, "corpsecret": self.__secret}
+
+        async def gettoken() -> tuple[str, float]:
+            answer = await self._send(GETTOKEN, params, None, None, _CallState())
+            return _check_token_answer(answer)
+
+        return await retrying_call(
+            gettoken,
+            policy=self.retry,
+            path=GETTOKEN.path,
+            clock=self._monotonic,
+            sleep=self._sleep,
+            rng=self._rng,
+        )
+
+    async def _wait_for_turn(self, token: AccessToken | None) -> AccessToken | None:
+        """Take a concurrency slot, carrying the newest token known by then.
+
+        A request that queued while the token was refused waits for the refresh
+        outside the concurrency bound (which the refresh itself needs).
+        """
+        passes = 0
+        while True:
+            if token is not None and not self.tokens.is_current(token):
+                token = await self.tokens.get()
+            await self._semaphore.acquire()
+            passes += 1
+            if token is None or passes >= _TOKEN_PASSES or self.tokens.is_current(token):
+                return token
+            self._semaphore.release()
+
+    async def _send(
+        self,
+        endpoint: Endpoint,
+        params: Mapping[str, str],
+        content: bytes | None,
+        upload: Upload | None,
+        state: _CallState,
+        token: AccessToken | None = None,
+    ) -> dict[str, Any]:
+        """One HTTP attempt: concurrency bound, budget, send, decipher."""
+        http = self._client()
+        path = endpoint.path
+        token = await self._wait_for_turn(token)
+        throttle = self.budgets.throttle(path)
+        failure: TransportError | None = None
+        response: httpx.Response | None = None
+        try:
+            for limiter in self.budgets.limiters(endpoint):
+                await limiter.acquire()
+            await throttle.acquire()
+            if self.state != "open":
+                raise RuntimeError("KfClient is closed")
+            if token is not None:
+                params = {**params, "access_token": token.value}
+            files = None if upload is None else upload.open()
+            limit = asyncio.timeout(self._attempt_timeout)
+            state.in_flight = True
+            try:
+                async with limit:
+                    response = await http.request(
+                        endpoint.method,
+                        f"{self._base_url}/cgi-bin/{path}",
+                        params=params,
+                        content=content,
+                        files=files,
+                        headers=_JSON_HEADERS if content is not None else None,
+                    )
+            except Exception as exc:
+                failure = self._failure(path, exc, limit.expired())
+            finally:
+                if upload is not None:
+                    upload.close()
+        finally:
+            self._semaphore.release()
+        # Raised outside the except blocks, so the httpx exception (whose request
+        # carries the URL and with it the token) is not chained as __context__.
+        if failure is not None:
+            raise self._after_failure(endpoint, failure, state)
+        if response is None:  # the client closed under the request
+            raise RuntimeError("KfClient is closed")
+        try:
+            data = decipher_response(
+                response.status_code, response.headers, response.content, path=path
+            )
+        except RateLimitedError:
+            state.in_flight = False
+            throttle.on_throttle()
+            raise
+        except AccessTokenError as exc:
+            state.in_flight = False
+            if token is None:
+                raise
+            refused = _TokenRefused(exc, token)
+        except WeComError as exc:
+            state.in_flight = False
+            if state.ambiguous and exc.errcode in endpoint.already_done:
+                logger.info("%s: errcode %d after a retry: the first try did it", path, exc.errcode)
+                return {"errcode": 0, "errmsg": exc.errmsg, ALREADY_DONE: exc.errcode}
+            raise
+        except TransportError as exc:  # a bad status or body: it may have been done
+            raise self._after_failure(endpoint, exc, state) from None
+        else:
+            state.in_flight = False
+            throttle.on_success()
+            return data
+        raise refused
+
+    def _failure(self, path: str, exc: Exception, timed_out: bool) -> TransportError | None:
+        """The library's error for a failed send (``None``: the client closed under it)."""
+        if timed_out:
+            return RequestTimeoutError(
+                f"{path} took longer than {self._attempt_timeout}s as a whole",
+                path=path,
+                reason="attempt timeout",
+            )
+        if self.state != "open":
+            return None
+        described = describe_failure(exc)
+        if described is None:
+            raise exc
+        timeout, reason, sent = described
+        if timeout:
+            return RequestTimeoutError(
+                f"{path} timed out ({reason})", path=path, reason=reason, sent=sent
+            )
+        return TransportError(f"{path} failed: {reason}", path=path, reason=reason, sent=sent)
+
+    def _after_failure(
+        self, endpoint: Endpoint, failure: TransportError | None, state: _CallState
+    ) -> Exception:
+        """What to raise for a failed attempt, given the endpoint's safety."""
+        state.in_flight = False
+        if failure is None:
+            return RuntimeError("KfClient is closed")
+        if not failure.sent:
+            return failure
+        if _unsafe(endpoint):
+            error = OutcomeUnknownError(endpoint.path, endpoint.check, reason=failure.reason)
+            error.__cause__ = failure
+            return error
+        state.ambiguous = True
+        return failure
+
+
+def _unsafe(endpoint: Endpoint) -> bool:
+    return endpoint.safety is Safety.UNSAFE

@@ -1,0 +1,38 @@
+"""Fleet mode: one access token and one rate budget shared on Redis by many processes.
+
+WeCom gives a corp one budget, whatever number of processes call it. This module
+shares the token cache, the refresh and the calls-per-second budget through Redis:
+
+- :class:`RedisTokenStore` caches the token where every process sees it, and makes
+  sure one process, not each of them, calls ``gettoken`` when it is due.
+- :class:`RedisRateLimiter` hands out send slots, spaced by Redis' own clock, to
+  every process that shares the budget.
+
+Both fall back to in-process behaviour while Redis is unreachable (one warning per
+outage) and go back to Redis when it answers again. :meth:`KfClient.for_fleet
+<wecom_kf_async.KfClient.for_fleet>` wires both in one line.
+
+Needs the ``redis`` extra: ``pip install 'wecom_kf_async[redis]'``.
+"""
+
+from __future__ import annotations
+
+from .._constants import DEFAULT_LOCK_TTL
+from ._redis import (
+    DEFAULT_NAMESPACE,
+    DEFAULT_RECHECK_INTERVAL,
+    DEFAULT_SHARED_HEADROOM,
+    connect,
+)
+from .limiter import RedisRateLimiter
+from .tokens import RedisTokenStore
+
+__all__ = [
+    "DEFAULT_LOCK_TTL",
+    "DEFAULT_NAMESPACE",
+    "DEFAULT_RECHECK_INTERVAL",
+    "DEFAULT_SHARED_HEADROOM",
+    "RedisRateLimiter",
+    "RedisTokenStore",
+    "connect",
+]

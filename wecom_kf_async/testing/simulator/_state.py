@@ -1,0 +1,100 @@
+"""The fake corp behind the simulator's endpoints: members, KF accounts, sessions, media.
+
+Plain dataclasses that tests may read (``sim.corp``) and seed through the
+simulator's methods (``sim.add_account(...)``, ``sim.session(...)``). Every
+resource module works on this one state, so the endpoints agree with each other:
+an avatar ``media_id`` that ``account/add`` accepts is one ``media/upload`` made,
+a servicer that ``service_state/trans`` accepts serves that account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Corp", "SimAccount", "SimMedia", "SimServicer", "SimSession"]
+
+
+@dataclass
+class SimServicer:
+    """One member serving one KF account."""
+
+    userid: str
+    #: 0 receiving, 1 stopped.
+    status: int = 0
+    #: When stopped: 0 stopped receiving, 1 stopped receiving and left the pool
+    #: (WeCom's ``stop_type``).
+    stop_type: int = 0
+    #: The department through which the member serves, if added as a department.
+    department_id: int | None = None
+
+
+@dataclass
+class SimAccount:
+    """One KF account."""
+
+    open_kfid: str
+    name: str
+    #: The ``media_id`` given as its avatar.
+    media_id: str
+    #: The avatar's URL, as ``account/list`` answers it.
+    avatar: str
+    #: Whether the calling app may manage the account.
+    manage_privilege: bool = True
+    #: Members serving it, by userid (departments expanded to their members).
+    servicers: dict[str, SimServicer] = field(default_factory=dict)
+    #: Departments added as a whole.
+    departments: set[int] = field(default_factory=set)
+    #: Contact links handed out, by scene.
+    contact_urls: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SimSession:
+    """The session of one customer with one KF account."""
+
+    open_kfid: str
+    external_userid: str
+    #: 0 new, 1 bot/API, 2 queued, 3 servicer, 4 ended.
+    state: int = 0
+    #: The member serving it in state 3.
+    servicer_userid: str | None = None
+    #: Upgrade service recommended to the customer (``member`` or ``groupchat``).
+    upgrade: dict[str, Any] | None = None
+    #: Every ``msg_code`` handed out by ``service_state/trans``.
+    msg_codes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SimMedia:
+    """One uploaded temporary medium (the bytes are not kept, only their size)."""
+
+    media_id: str
+    type: str
+    filename: str
+    size: int
+    created_at: int
+
+
+@dataclass
+class Corp:
+    """Everything the simulated corp holds."""
+
+    #: Members of the corp (userids), the only ones that may become servicers.
+    members: set[str] = field(default_factory=lambda: {"zhangsan", "lisi", "wangwu", "zhaoliu"})
+    #: Departments and their members.
+    departments: dict[int, set[str]] = field(
+        default_factory=lambda: {1: {"zhangsan", "lisi", "wangwu", "zhaoliu"}, 2: {"zhangsan"}}
+    )
+    #: KF accounts, by open_kfid, in creation order.
+    accounts: dict[str, SimAccount] = field(default_factory=dict)
+    #: Sessions, by (open_kfid, external_userid).
+    sessions: dict[tuple[str, str], SimSession] = field(default_factory=dict)
+    #: Uploaded media, by media_id.
+    media: dict[str, SimMedia] = field(default_factory=dict)
+    #: Who upgrade service may recommend: members, departments and group chats.
+    upgrade_members: list[str] = field(default_factory=lambda: ["zhangsan", "lisi"])
+    upgrade_departments: list[int] = field(default_factory=lambda: [2])
+    upgrade_groupchats: list[str] = field(default_factory=lambda: ["wrsimgroupchat01"])
+    #: Whether the corp has bound a WeChat Channels account.
+    wechat_channels_binding: bool = False
