@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from wecom_kf_async._cli import main
+from wecom_kf_async.cli import main
 from wecom_kf_async.testing import SIM_CORP_ID, SIM_SECRET, WeComSimulator, serve
 
 
@@ -91,14 +91,14 @@ async def test_bad_credentials_in_a_real_subprocess() -> None:
             "WECOM_KF_SECRET": "not-the-secret",
             "WECOM_BASE_URL": base_url,
         }
-        process = await _run([sys.executable, "-m", "wecom_kf_async._cli", "customers", "wmA"], env)
+        process = await _run([sys.executable, "-m", "wecom_kf_async.cli", "customers", "wmA"], env)
         assert process.returncode == 1, process.stderr
         assert "rejected the credentials" in process.stderr
         assert "Traceback" not in process.stderr
         assert "not-the-secret" not in process.stderr
 
         env["WECOM_KF_SECRET"] = SIM_SECRET
-        process = await _run([sys.executable, "-m", "wecom_kf_async._cli", "customers", "wmA"], env)
+        process = await _run([sys.executable, "-m", "wecom_kf_async.cli", "customers", "wmA"], env)
         assert process.returncode == 0, process.stderr
         assert json.loads(process.stdout)["external_userid"] == "wmA"
 

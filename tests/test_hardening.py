@@ -26,7 +26,7 @@ from wecom_kf_async import (
     UpstreamHTTPError,
     set_testing,
 )
-from wecom_kf_async._cli import main as cli_main
+from wecom_kf_async.cli import main as cli_main
 from wecom_kf_async.testing import (
     CUSTOMER_BATCHGET,
     GETTOKEN,

@@ -124,6 +124,12 @@ class SimulatorBase:
     def _setup(self) -> None:
         """Mixins set up their own state here (each calling ``super()._setup()``)."""
 
+    def seed_demo(self) -> None:
+        """Fill the corp with a little demo data: what ``wecom-kf ... --simulate`` shows.
+
+        Each resource adds its own part (calling ``super().seed_demo()``).
+        """
+
     def __repr__(self) -> str:
         return f"<WeComSimulator corp_id={self.corp_id!r} calls={dict(self.stats.calls)}>"
 
