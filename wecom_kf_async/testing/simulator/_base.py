@@ -256,13 +256,13 @@ class SimulatorBase:
             delay = self._latency(endpoint)
             if delay > 0:
                 await self.sleep(delay)
-            if fault in ("timeout", "drip", "drop"):
+            if fault in ("timeout", "drip", "drop", "lost"):
                 stats.faults[str(fault)] += 1
             if fault == "timeout":
                 if await hang(receive, self.hang_seconds, self.sleep):
                     return  # the client gave up: nobody to answer
                 fault = None
-            how, fault = (fault, None) if fault in ("drip", "drop") else (None, fault)
+            how, fault = (fault, None) if fault in ("drip", "drop", "lost") else (None, fault)
             status, content_type, payload = self._answer(
                 endpoint, route, scope, body, fault, throttled
             )
@@ -270,6 +270,9 @@ class SimulatorBase:
                 await drip(
                     receive, send, status, content_type, payload, self.drip_interval, self.sleep
                 )
+            elif how == "lost":
+                # The work is done, the answer never comes: the client times out.
+                await hang(receive, self.hang_seconds, self.sleep)
             elif how == "drop":
                 # The work is done; the answer is cut off half way and the connection
                 # closed: the client cannot know what happened.

@@ -11,6 +11,7 @@ __all__ = [
     "API_PREFIX",
     "CONTROL_PREFIX",
     "ERRMSG",
+    "NAMED_FAULTS",
     "SIM_CORP_ID",
     "SIM_SECRET",
     "ApiError",
@@ -31,8 +32,9 @@ Fault: TypeAlias = int | str | Mapping[str, Any]
 HTML error page with that HTTP status, e.g. ``"http502"``), ``"truncated"`` (HTTP 200
 with a cut-off JSON body), ``"timeout"`` (hang for ``hang_seconds`` first),
 ``"drip"`` (send the headers, then the normal body one byte every
-``drip_interval`` seconds), ``"drop"`` (do the work, then close the connection
-without an answer), or a mapping of fields that replace those of the normal
+``drip_interval`` seconds), ``"drop"`` (do the work, then cut the answer off half
+way and close the connection), ``"lost"`` (do the work, then never answer: the
+client times out), or a mapping of fields that replace those of the normal
 answer (malformed answers: ``{"expires_in": 0}`` for ``gettoken``,
 ``{"invalid_external_userid": [{}]}`` for ``customer/batchget``)."""
 
@@ -103,17 +105,21 @@ class Route:
     needs_token: bool = True
 
 
+#: The faults named by a word (the others are an errcode, ``"httpNNN"`` or a mapping).
+NAMED_FAULTS: Final = ("truncated", "timeout", "drip", "drop", "lost")
+
+
 def check_fault(fault: object) -> Fault:
+    """*fault*, checked: a :data:`Fault` or ``ValueError``."""
     if isinstance(fault, Mapping):
         if not all(isinstance(key, str) for key in fault):
             raise ValueError("a field-replacing fault maps field names to values")
         return dict(fault)
     if isinstance(fault, bool) or not isinstance(fault, int | str):
         raise ValueError(f"a fault is an errcode, a string or a mapping, not {fault!r}")
-    if isinstance(fault, str) and fault not in ("truncated", "timeout", "drip", "drop"):
+    if isinstance(fault, str) and fault not in NAMED_FAULTS:
         code = fault[4:]
         if not (fault.startswith("http") and code.isdigit() and 400 <= int(code) <= 599):
-            raise ValueError(
-                f"unknown fault {fault!r}; use 'httpNNN', 'truncated', 'timeout', 'drip' or 'drop'"
-            )
+            named = ", ".join(repr(name) for name in NAMED_FAULTS)
+            raise ValueError(f"unknown fault {fault!r}; use 'httpNNN', {named} or a mapping")
     return fault
