@@ -13,7 +13,15 @@ from .._constants import BATCHGET_MAX_IDS, LOGGER_NAME
 from .._endpoints import ENDPOINTS
 from .._errors import InvalidResponseError, KfError, is_fatal
 from .._pipeline import Caller
-from ..models import BatchGetResult, Customer, structure_customers
+from ..models import (
+    BatchGetResult,
+    Customer,
+    UpgradeGroupChat,
+    UpgradeMember,
+    UpgradeServiceConfig,
+    structure_customers,
+    upgrade_service_body,
+)
 from ._base import Resource
 
 __all__ = ["CustomersAPI", "normalize_ids"]
@@ -22,6 +30,9 @@ logger = logging.getLogger(LOGGER_NAME)
 
 BATCHGET = ENDPOINTS["kf/customer/batchget"]
 BATCHGET_PATH = BATCHGET.path
+GET_UPGRADE_SERVICE_CONFIG = ENDPOINTS["kf/customer/get_upgrade_service_config"]
+UPGRADE_SERVICE = ENDPOINTS["kf/customer/upgrade_service"]
+CANCEL_UPGRADE_SERVICE = ENDPOINTS["kf/customer/cancel_upgrade_service"]
 
 
 def normalize_ids(external_userids: Iterable[str]) -> list[str]:
@@ -204,3 +215,67 @@ class CustomersAPI(Resource):
             raise ValueError(f"window must be an int >= 1, got {window!r}")
         async for page in self._pages(ids, bool(need_enter_session_context), window=window):
             yield page
+
+    # -- upgrade service (升级服务) --------------------------------------------------
+
+    async def upgrade_service_config(self) -> UpgradeServiceConfig:
+        """Read who the upgrade service may recommend (a GET; retried like a read).
+
+        Returns:
+            The :class:`~wecom_kf_async.UpgradeServiceConfig`: ``member_range``
+            (``userid_list``, ``department_id_list``) and ``groupchat_range``
+            (``chat_id_list``), as configured in the admin console.
+
+        Raises:
+            KfError: The call failed (after the retries a read gets).
+        """
+        return await self._get(GET_UPGRADE_SERVICE_CONFIG, UpgradeServiceConfig)
+
+    async def upgrade_service(
+        self,
+        open_kfid: str,
+        external_userid: str,
+        *,
+        member: UpgradeMember | None = None,
+        groupchat: UpgradeGroupChat | None = None,
+    ) -> None:
+        """Recommend a member or a group chat to a customer (exactly one of the two).
+
+        Servicers see the recommendation in WeCom. A new one replaces the last, so
+        a retry after a lost answer does no harm: the call is retried.
+
+        Args:
+            open_kfid: The KF account the customer talks to.
+            external_userid: The customer.
+            member: The member to recommend (``type`` 1).
+            groupchat: The group chat to recommend (``type`` 2).
+
+        Raises:
+            TypeError: An argument of the wrong type (nothing is sent).
+            ValueError: Neither or both of ``member`` and ``groupchat``, or an id
+                that cannot be valid (nothing is sent).
+            KfStateError: 95021, a member or group chat outside the configured
+                range; 95000/95004, a bad or unknown account.
+            InvalidRequestError: 40096, a customer WeCom does not know.
+            KfError: Any other failure.
+        """
+        body = upgrade_service_body(open_kfid, external_userid, member, groupchat)
+        await self._call(UPGRADE_SERVICE, body)
+
+    async def cancel_upgrade_service(self, open_kfid: str, external_userid: str) -> None:
+        """Withdraw the recommendation made to a customer (retried: a repeat does no harm).
+
+        Args:
+            open_kfid: The KF account the customer talks to.
+            external_userid: The customer.
+
+        Raises:
+            TypeError: An argument of the wrong type (nothing is sent).
+            ValueError: An id that cannot be valid (nothing is sent).
+            KfError: The call failed.
+        """
+        body = {
+            "open_kfid": _checks.open_kfid(open_kfid),
+            "external_userid": _checks.external_userid(external_userid),
+        }
+        await self._call(CANCEL_UPGRADE_SERVICE, body)
