@@ -240,7 +240,14 @@ def test_as_mapping_drops_none_fields_of_third_party_shape() -> None:
 
 def test_fast_structure_equals_init_built_models() -> None:
     """What the converter's hooks build equals what the attrs __init__ builds, field by field."""
-    from wecom_kf_async import Customer, EnterSessionContext, WechatChannels, converter
+    from wecom_kf_async import (
+        ChannelsScene,
+        Customer,
+        EnterSessionContext,
+        Gender,
+        WechatChannels,
+        converter,
+    )
 
     raw = {
         "external_userid": "wmA",
@@ -260,12 +267,14 @@ def test_fast_structure_equals_init_built_models() -> None:
         external_userid="wmA",
         nickname="张三",
         avatar="http://a",
-        gender=2,
+        gender=Gender.FEMALE,
         unionid="ou",
         enter_session_context=EnterSessionContext(
             scene="s",
             scene_param="p",
-            wechat_channels=WechatChannels(nickname="n", shop_nickname=None, scene=1),
+            wechat_channels=WechatChannels(
+                nickname="n", shop_nickname=None, scene=ChannelsScene.HOME_PAGE
+            ),
         ),
     )
     assert built == expected
@@ -273,6 +282,37 @@ def test_fast_structure_equals_init_built_models() -> None:
     assert repr(built) == repr(expected)
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         built.nickname = "x"  # type: ignore[misc]
+
+
+def test_documented_codes_become_enums_and_undocumented_ones_stay_ints() -> None:
+    """gender 2 is Gender.FEMALE; an unknown gender 7 and channels scene 9 stay plain ints."""
+    from wecom_kf_async import ChannelsScene, Customer, Gender, converter
+
+    known = converter.structure(
+        {
+            "external_userid": "wmA",
+            "gender": 2,
+            "enter_session_context": {"wechat_channels": {"scene": 4}},
+        },
+        Customer,
+    )
+    assert known.gender is Gender.FEMALE
+    assert known.enter_session_context is not None
+    assert known.enter_session_context.wechat_channels is not None
+    assert known.enter_session_context.wechat_channels.scene is ChannelsScene.SHOP_PRODUCT
+    unknown = converter.structure(
+        {
+            "external_userid": "wmA",
+            "gender": 7,
+            "enter_session_context": {"wechat_channels": {"scene": 9}},
+        },
+        Customer,
+    )
+    assert type(unknown.gender) is int
+    assert unknown.gender == 7
+    assert unknown.enter_session_context is not None
+    assert unknown.enter_session_context.wechat_channels is not None
+    assert type(unknown.enter_session_context.wechat_channels.scene) is int
 
 
 @pytest.mark.parametrize(

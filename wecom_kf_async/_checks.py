@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Final, TypeVar
 
 __all__ = [
+    "MAX_CHAT_ID_BYTES",
     "MAX_CURSOR_BYTES",
     "MAX_EXTERNAL_USERID_BYTES",
     "MAX_IDS_PER_CALL",
@@ -21,10 +22,13 @@ __all__ = [
     "MAX_NAME_CHARS",
     "MAX_OPEN_KFID_BYTES",
     "MAX_SCENE_BYTES",
+    "MAX_SCENE_PARAM_BYTES",
     "MAX_SYNC_TOKEN_BYTES",
     "MAX_USERID_BYTES",
+    "MAX_WORDING_BYTES",
     "account_name",
     "bounded_int",
+    "chat_id",
     "choice",
     "cursor",
     "department_id",
@@ -34,9 +38,11 @@ __all__ = [
     "msgid",
     "open_kfid",
     "scene",
+    "scene_param",
     "sync_token",
     "text",
     "userid",
+    "wording",
 ]
 
 _E = TypeVar("_E", bound=enum.Enum)
@@ -49,8 +55,17 @@ MAX_OPEN_KFID_BYTES: Final = 64
 MAX_EXTERNAL_USERID_BYTES: Final = 256
 #: A member's ``userid`` (or a third-party app's ``open_userid``): 1 to 64 bytes.
 MAX_USERID_BYTES: Final = 64
+#: A customer group chat's ``chat_id`` has no documented limit. The ids WeCom hands
+#: out are 32 ASCII characters (``wr`` + 30); 256 bytes refuses only what cannot be one.
+MAX_CHAT_ID_BYTES: Final = 256
+#: ``wording`` of an upgrade-service recommendation: WeCom documents no limit (not
+#: found on the page or in SDKs; unverified). 2048 bytes, the largest text limit the
+#: KF API documents (a text message), refuses only a runaway string.
+MAX_WORDING_BYTES: Final = 2048
 #: ``scene`` of a contact link: at most 32 bytes of ``[0-9a-zA-Z_-]``.
 MAX_SCENE_BYTES: Final = 32
+#: ``scene_param`` appended to a contact link: at most 128 bytes before url-encoding.
+MAX_SCENE_PARAM_BYTES: Final = 128
 #: ``msgid`` of a sent message: at most 32 bytes of ``[0-9a-zA-Z_-]``.
 MAX_MSGID_BYTES: Final = 32
 #: ``cursor`` of ``sync_msg``: at most 64 bytes.
@@ -122,6 +137,16 @@ def userid(value: object, name: str = "userid") -> str:
     return _identifier(name, value, MAX_USERID_BYTES)
 
 
+def chat_id(value: object, name: str = "chat_id") -> str:
+    """A customer group chat's id."""
+    return _identifier(name, value, MAX_CHAT_ID_BYTES)
+
+
+def wording(value: object, name: str = "wording") -> str:
+    """The words that come with an upgrade-service recommendation (may be empty)."""
+    return text(name, value, max_bytes=MAX_WORDING_BYTES, allow_empty=True)
+
+
 def media_id(value: object, name: str = "media_id") -> str:
     """An uploaded medium's id."""
     return _identifier(name, value, MAX_MEDIA_ID_BYTES)
@@ -147,6 +172,11 @@ def scene(value: object, name: str = "scene") -> str:
         pattern=_KEY_CHARS,
         what="letters, digits, '_' and '-'",
     )
+
+
+def scene_param(value: object, name: str = "scene_param") -> str:
+    """A contact link's ``scene_param`` value, before url-encoding (any text)."""
+    return text(name, value, max_bytes=MAX_SCENE_PARAM_BYTES)
 
 
 def msgid(value: object, name: str = "msgid") -> str:

@@ -187,7 +187,7 @@ class KfClient:
         #: ``service_state/*``: where a session is, and moving it.
         self.sessions = SessionsAPI(pipeline)
         #: ``get_corp_statistic`` and ``get_servicer_statistic``.
-        self.statistics = StatisticsAPI(pipeline)
+        self.statistics = StatisticsAPI(pipeline, clock=clock)
         #: ``media/upload``.
         self.media = MediaAPI(pipeline)
         self._corp = CorpAPI(pipeline)

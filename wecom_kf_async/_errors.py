@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models.servicers import ServicerResult
 
 __all__ = [
     "ERRCODE_TABLE",
@@ -24,6 +27,7 @@ __all__ = [
     "RateLimitedError",
     "RequestTimeoutError",
     "ServerBusyError",
+    "ServicerError",
     "TransportError",
     "UpstreamHTTPError",
     "WeComError",
@@ -88,11 +92,23 @@ ERRCODE_TABLE: Mapping[int, tuple[Disposition, ErrorCategory]] = MappingProxyTyp
         40063: (_T.FAIL, _C.INVALID_REQUEST),
         47001: (_T.FAIL, _C.INVALID_REQUEST),  # data format error
         40096: (_T.FAIL, _C.INVALID_REQUEST),  # invalid external_userid
+        40007: (_T.FAIL, _C.INVALID_REQUEST),  # invalid media_id (account avatar)
+        60111: (_T.FAIL, _C.INVALID_REQUEST),  # userid not found (per servicer item)
+        60123: (_T.FAIL, _C.INVALID_REQUEST),  # invalid department (per servicer item)
+        40004: (_T.FAIL, _C.INVALID_REQUEST),  # invalid media type (media/upload)
+        40006: (_T.FAIL, _C.INVALID_REQUEST),  # invalid file size (media/upload)
+        41005: (_T.FAIL, _C.INVALID_REQUEST),  # media data missing (media/upload)
+        44001: (_T.FAIL, _C.INVALID_REQUEST),  # empty media data (media/upload)
         95000: (_T.FAIL, _C.KF_STATE),  # invalid open_kfid
         95001: (_T.FAIL, _C.KF_STATE),  # 5 messages in 48 h reached
         95004: (_T.FAIL, _C.KF_STATE),  # open_kfid does not exist
         95007: (_T.FAIL, _C.KF_STATE),  # invalid msg token
         95013: (_T.FAIL, _C.KF_STATE),  # conversation ended
+        # The next four: page 90313 as transcribed by a generated SDK table (unverified).
+        95014: (_T.FAIL, _C.KF_STATE),  # not a servicer (of this account)
+        95016: (_T.FAIL, _C.KF_STATE),  # session state change not allowed
+        95019: (_T.FAIL, _C.KF_STATE),  # servicer stopped receiving or suspended
+        95021: (_T.FAIL, _C.KF_STATE),  # not in the upgrade-service range
         95018: (_T.FAIL, _C.KF_STATE),  # session state does not allow sending
     }
 )
@@ -337,3 +353,32 @@ class BatchGetError(KfError):
         )
         #: external_userid -> the exception its chunk ended with.
         self.failed = dict(failed)
+
+
+class ServicerError(KfError):
+    """Some users or departments of a ``servicer/add`` or ``servicer/del`` call failed.
+
+    Raised by :meth:`ServicerResults.raise_for_failures
+    <wecom_kf_async.ServicerResults.raise_for_failures>`; :attr:`failed` holds the
+    per-item results that failed (each with its ``errcode`` and ``errmsg``).
+    """
+
+    #: Items the message names before it says how many more there are.
+    _LISTED = 10
+
+    def __init__(self, failed: Sequence[ServicerResult], *, path: str | None = None) -> None:
+        items = [_servicer_item(result) for result in failed[: self._LISTED]]
+        more = len(failed) - len(items)
+        listed = ", ".join(items) + (f" and {more} more" if more > 0 else "")
+        super().__init__(
+            f"{len(failed)} servicer item(s) failed{f' on {path}' if path else ''}: {listed}",
+            path=path,
+        )
+        #: The results that failed, in input order.
+        self.failed = list(failed)
+
+
+def _servicer_item(result: ServicerResult) -> str:
+    """``userid 'x' (errcode 60111: userid not found)``, the message cut short."""
+    message = _short(result.errmsg)[:60]
+    return f"{result.describe()} (errcode {result.errcode}: {message})"

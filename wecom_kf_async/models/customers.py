@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -12,26 +13,45 @@ from ._converter import converter
 
 __all__ = [
     "BatchGetResult",
+    "ChannelsScene",
     "Customer",
     "EnterSessionContext",
+    "Gender",
     "WechatChannels",
     "as_mapping",
     "structure_customers",
 ]
 
 
+class Gender(enum.IntEnum):
+    """A customer's gender as WeCom reports it (third-party apps always get 0)."""
+
+    UNKNOWN = 0
+    MALE = 1
+    FEMALE = 2
+
+
+class ChannelsScene(enum.IntEnum):
+    """Where in WeChat Channels (视频号) a customer came from."""
+
+    HOME_PAGE = 1
+    LIVE_PRODUCT_LIST = 2
+    PRODUCT_WINDOW = 3
+    SHOP_PRODUCT = 4
+    SHOP_ORDER = 5
+
+
 @attrs.frozen(kw_only=True)
 class WechatChannels:
     """The WeChat Channels (视频号) account a customer came from.
 
-    ``scene``: 1 channel home page, 2 live-room product list, 3 product window,
-    4 shop product detail, 5 shop order page. ``nickname`` is set for 1-3,
-    ``shop_nickname`` for 4-5.
+    ``scene`` is a :class:`ChannelsScene` (an undocumented one stays a plain int).
+    ``nickname`` is set for scenes 1-3, ``shop_nickname`` for 4-5.
     """
 
     nickname: str | None = None
     shop_nickname: str | None = None
-    scene: int | None = None
+    scene: ChannelsScene | int | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -55,7 +75,7 @@ class Customer:
     external_userid: str
     nickname: str = ""
     avatar: str | None = None
-    gender: int = 0
+    gender: Gender | int = Gender.UNKNOWN
     unionid: str | None = None
     enter_session_context: EnterSessionContext | None = None
 
@@ -77,6 +97,8 @@ def _slot_setters(cls: type) -> tuple[Callable[[object, object], None], ...]:
 
 
 _new = object.__new__
+_GENDERS: dict[int, Gender | int] = {member.value: member for member in Gender}
+_SCENES: dict[int, ChannelsScene | int] = {member.value: member for member in ChannelsScene}
 _CUSTOMER_SET = _slot_setters(Customer)
 _CONTEXT_SET = _slot_setters(EnterSessionContext)
 _CHANNELS_SET = _slot_setters(WechatChannels)
@@ -101,7 +123,7 @@ def _structure_channels(raw: Any, _: object = None) -> WechatChannels:
     set_nickname, set_shop_nickname, set_scene = _CHANNELS_SET
     set_nickname(made, nickname)
     set_shop_nickname(made, shop_nickname)
-    set_scene(made, scene)
+    set_scene(made, None if scene is None else _SCENES.get(scene, scene))
     return made
 
 
@@ -144,7 +166,7 @@ def _structure_customer(raw: Any, _: object = None) -> Customer:
     set_id(made, external_userid)
     set_nickname(made, nickname)
     set_avatar(made, avatar)
-    set_gender(made, gender)
+    set_gender(made, _GENDERS.get(gender, gender))
     set_unionid(made, unionid)
     set_context(made, None if context is None else _structure_context(context))
     return made

@@ -38,15 +38,17 @@ __all__ = [
 ]
 
 
+# seed_demo() runs each mixin's part from the last base to the first: media first,
+# then accounts (whose avatars are media), then what lives on accounts.
 class WeComSimulator(
     ControlMixin,
     TokensMixin,
     CustomersMixin,
     UpgradeMixin,
-    AccountsMixin,
-    ServicersMixin,
     SessionsMixin,
+    ServicersMixin,
     StatisticsMixin,
+    AccountsMixin,
     MediaMixin,
     SimulatorBase,
 ):
