@@ -14,6 +14,7 @@ __all__ = [
     "Endpoint",
     "Safety",
     "endpoint_for",
+    "markdown_table",
 ]
 
 
@@ -75,7 +76,7 @@ class Endpoint:
         return self.safety is not Safety.UNSAFE
 
 
-_R, _I, _K, _U = Safety.READ, Safety.IDEMPOTENT, Safety.KEYED, Safety.UNSAFE
+_I, _K, _U = Safety.IDEMPOTENT, Safety.KEYED, Safety.UNSAFE
 
 _ROWS = (
     Endpoint(path="gettoken", doc_page=91039, method="GET", authed=False, summary="access token"),
@@ -165,3 +166,31 @@ def endpoint_for(path: str, method: Literal["GET", "POST"] = "POST") -> Endpoint
     if row is not None:
         return row
     return Endpoint(path=path, method=method)
+
+
+#: What each safety means for a failure that may have reached WeCom, for the docs.
+_SAFETY_WORDS = {
+    Safety.READ: "retried",
+    Safety.IDEMPOTENT: "retried (doing it twice leaves the same state)",
+    Safety.KEYED: "retried with the same key",
+    Safety.UNSAFE: "not retried: `OutcomeUnknownError`",
+}
+
+
+def markdown_table() -> str:
+    """The endpoint table as Markdown, as the docs show it (rendered from :data:`ENDPOINTS`)."""
+    lines = [
+        "| endpoint | method | safety | after a failure that may have reached WeCom | "
+        "a retry answered with this means done | what it does |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in ENDPOINTS.values():
+        done = ", ".join(str(code) for code in sorted(row.already_done)) or "—"
+        action = _SAFETY_WORDS[row.safety]
+        if row.check:
+            action += f"; check: {row.check}"
+        lines.append(
+            f"| `{row.path}` | {row.method} | `{row.safety.name}` | {action} | {done} | "
+            f"{row.summary} |"
+        )
+    return "\n".join(lines) + "\n"

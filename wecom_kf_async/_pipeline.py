@@ -374,7 +374,7 @@ class Pipeline:
                 return {"errcode": 0, "errmsg": exc.errmsg, ALREADY_DONE: exc.errcode}
             raise
         except TransportError as exc:  # a bad status or body: it may have been done
-            raise self._after_failure(endpoint, exc, state) from None
+            raise self._after_failure(endpoint, exc, state)
         else:
             state.in_flight = False
             throttle.on_success()
