@@ -354,6 +354,7 @@ class Pipeline:
             raise self._after_failure(endpoint, failure, state)
         if response is None:  # the client closed under the request
             raise RuntimeError("KfClient is closed")
+        refused: _TokenRefused | None = None
         try:
             data = decipher_response(
                 response.status_code, response.headers, response.content, path=path
@@ -374,12 +375,14 @@ class Pipeline:
                 return {"errcode": 0, "errmsg": exc.errmsg, ALREADY_DONE: exc.errcode}
             raise
         except TransportError as exc:  # a bad status or body: it may have been done
-            raise self._after_failure(endpoint, exc, state)
+            failure = exc
         else:
             state.in_flight = False
             throttle.on_success()
             return data
-        raise refused
+        if refused is not None:
+            raise refused
+        raise self._after_failure(endpoint, failure, state)
 
     def _failure(self, path: str, exc: Exception, timed_out: bool) -> TransportError | None:
         """The library's error for a failed send (``None``: the client closed under it)."""
