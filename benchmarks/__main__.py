@@ -14,7 +14,7 @@ from ._common import Settings
 #: Benchmark names, in the order they run, each with a one-line description.
 BENCHMARKS: dict[str, str] = {
     "throughput": "batch_get of 10,000 ids at 20 ms latency vs bare aiohttp/httpx",
-    "overhead": "2,000 sequential one-id calls vs bare httpx over the same transport",
+    "overhead": "2,000 sequential batch_get / get_state calls vs bare httpx, same transport",
     "saturation": "rate_limit=100: achieved rate and the server's busiest 1 s window",
     "cpu": "json.loads + structuring 100,000 customers vs json.loads alone",
     "scale": "1,000,000 ids: batch_get vs iter_batch_get wall time and peak RSS",

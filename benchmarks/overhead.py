@@ -1,8 +1,10 @@
-"""Per-call overhead: 2,000 one-id calls, one at a time, at zero simulator latency.
+"""Per-call overhead: 2,000 calls, one at a time, at zero simulator latency.
 
-Two pairs, each a bare ``httpx.AsyncClient`` posting the same request as the library
-and ``KfClient(rate_limit=None).customers.batch_get([id])``, both over the same kind of
-transport (each with its own instance):
+Pairs, each a bare ``httpx.AsyncClient`` posting the same request as the library and
+the library's call, both over the same kind of transport (each with its own
+instance). The calls: ``KfClient(rate_limit=None).customers.batch_get([id])`` and
+a management call, ``kf.sessions.get_state(open_kfid, external_userid)`` (on the
+demo corp of the simulator). The transports:
 
 - ``httpx_aiohttp.AiohttpTransport()``;
 - httpx's default ``httpx.AsyncHTTPTransport()``.
@@ -26,6 +28,8 @@ import httpx_aiohttp
 
 from wecom_kf_async import KfClient
 from wecom_kf_async.testing import serve_in_subprocess
+from wecom_kf_async.testing.simulator.accounts import DEMO_ACCOUNT_NAME
+from wecom_kf_async.testing.simulator.sessions import DEMO_CUSTOMER
 
 from ._common import (
     Settings,
@@ -69,8 +73,10 @@ async def _run(settings: Settings) -> bool:
         for uid in ids
     ]
     subjects: dict[str, Callable[[int], Awaitable[int]]] = {}
-    with serve_in_subprocess(latency=0.0) as base_url:
-        url = batchget_url(base_url, fetch_token(base_url))
+    with serve_in_subprocess(latency=0.0, demo=True) as base_url:
+        token = fetch_token(base_url)
+        url = batchget_url(base_url, token)
+        state_url = f"{base_url}/cgi-bin/kf/service_state/get?access_token={token}"
         clients: list[httpx.AsyncClient] = []
         kfs: list[KfClient] = []
         try:
@@ -81,6 +87,13 @@ async def _run(settings: Settings) -> bool:
                 await kf.__aenter__()
                 kfs.append(kf)
                 await kf.tokens.get()
+                (open_kfid,) = [
+                    a.open_kfid for a in await kf.accounts.list() if a.name == DEMO_ACCOUNT_NAME
+                ]
+                state_body = json.dumps(
+                    {"open_kfid": open_kfid, "external_userid": DEMO_CUSTOMER},
+                    separators=(",", ":"),
+                ).encode()
 
                 def bare(count: int, client: httpx.AsyncClient = client) -> Awaitable[int]:
                     async def go() -> int:
@@ -107,8 +120,39 @@ async def _run(settings: Settings) -> bool:
 
                     return go()
 
+                def bare_state(
+                    count: int, client: httpx.AsyncClient = client, state_body: bytes = state_body
+                ) -> Awaitable[int]:
+                    async def go() -> int:
+                        found = 0
+                        for _ in range(count):
+                            response = await client.post(
+                                state_url, content=state_body, headers=_HEADERS
+                            )
+                            data = json.loads(response.content)
+                            if data.get("errcode") != 0:
+                                raise RuntimeError(f"errcode {data.get('errcode')}")
+                            found += data["service_state"] == 1
+                        return found
+
+                    return go()
+
+                def library_state(
+                    count: int, kf: KfClient = kf, open_kfid: str = open_kfid
+                ) -> Awaitable[int]:
+                    async def go() -> int:
+                        found = 0
+                        for _ in range(count):
+                            state = await kf.sessions.get_state(open_kfid, DEMO_CUSTOMER)
+                            found += state.state == 1
+                        return found
+
+                    return go()
+
                 subjects[f"bare httpx, {transport_name}"] = bare
                 subjects[f"wecom_kf_async, {transport_name}"] = library
+                subjects[f"bare httpx get_state, {transport_name}"] = bare_state
+                subjects[f"wecom_kf_async get_state, {transport_name}"] = library_state
 
             for go in subjects.values():  # warm-up: connections, caches
                 await go(WARM_UP)
@@ -132,24 +176,26 @@ async def _run(settings: Settings) -> bool:
     rows = []
     ratios: dict[str, float] = {}
     extra: dict[str, float] = {}
-    for transport_name in TRANSPORTS:
-        bare_s = median(seconds[f"bare httpx, {transport_name}"])
-        lib_s = median(seconds[f"wecom_kf_async, {transport_name}"])
-        ratios[transport_name] = ratio(lib_s, bare_s)
-        extra[transport_name] = (lib_s - bare_s) / calls * 1e6
-        for who, value in (("bare httpx", bare_s), ("wecom_kf_async", lib_s)):
-            rows.append(
-                (
-                    f"{who}, {transport_name}",
-                    value,
-                    f"{value / calls * 1e6:,.0f}",
-                    f"{calls / value:,.0f}",
-                    f"{ratio(value, bare_s):.2f}x",
+    for call in ("", " get_state"):
+        for transport_name in TRANSPORTS:
+            bare_s = median(seconds[f"bare httpx{call}, {transport_name}"])
+            lib_s = median(seconds[f"wecom_kf_async{call}, {transport_name}"])
+            key = f"{call.strip() or 'batch_get'}, {transport_name}"
+            ratios[key] = ratio(lib_s, bare_s)
+            extra[key] = (lib_s - bare_s) / calls * 1e6
+            for who, value in (("bare httpx", bare_s), ("wecom_kf_async", lib_s)):
+                rows.append(
+                    (
+                        f"{who}{call}, {transport_name}",
+                        value,
+                        f"{value / calls * 1e6:,.0f}",
+                        f"{calls / value:,.0f}",
+                        f"{ratio(value, bare_s):.2f}x",
+                    )
                 )
-            )
     print_table(["subject", "median s", "µs/call", "calls/s", "vs bare"], rows)
-    for transport_name, extra_us in extra.items():
-        print(f"library adds {extra_us:.0f} µs per call over {transport_name}")
+    for key, extra_us in extra.items():
+        print(f"library adds {extra_us:.0f} µs per call ({key})")
     worst = max(ratios.values())
     return verdict(
         worst <= TARGET,

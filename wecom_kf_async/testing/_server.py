@@ -169,6 +169,7 @@ def serve_in_subprocess(
     seed: int = 0,
     third_party: bool = False,
     fault_rate: float = 0.0,
+    demo: bool = False,
     extra_args: Sequence[str] = (),
     startup_timeout: float = 30.0,
     python: str | None = None,
@@ -192,6 +193,8 @@ def serve_in_subprocess(
         command.append("--third-party")
     if fault_rate:
         command += ["--fault-rate", repr(fault_rate)]
+    if demo:
+        command.append("--demo")
     command += list(extra_args)
     env = dict(os.environ)
     # Make the child import this very copy of the package.
@@ -262,6 +265,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--fault-rate", type=float, default=0.0, help="random fault rate for customer/batchget"
     )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="seed a demo corp (an account with servicers, a session) like wecom-kf --simulate",
+    )
     parser.add_argument("--corp-id", default=SIM_CORP_ID, help="corp id to accept")
     parser.add_argument("--secret", default=SIM_SECRET, help="secret to accept")
     return parser
@@ -296,6 +304,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sim.calls_per_second_limit = args.rate_limit
     if args.fault_rate:
         sim.set_fault_rate(CUSTOMER_BATCHGET, args.fault_rate)
+    if args.demo:
+        sim.seed_demo()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve_forever(sim, args.host, args.port))
     return 0

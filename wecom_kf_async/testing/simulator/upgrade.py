@@ -55,14 +55,6 @@ class UpgradeMixin(SessionsMixin):
         CANCEL_UPGRADE_SERVICE: Route("POST", "_cancel_upgrade_service"),
     }
 
-    def seed_demo(self) -> None:
-        """Make sure the demo session exists (the accounts may be seeded after it).
-
-        The demo session gets no recommendation: ``wecom-kf`` shows a plain session.
-        """
-        super().seed_demo()
-        self._seed_demo_session()
-
     def upgrade_of(self, open_kfid: str, external_userid: str) -> dict[str, Any] | None:
         """The recommendation on a customer's session (``None`` if none or no session)."""
         found = self.corp.sessions.get((open_kfid, external_userid))
