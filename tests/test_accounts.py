@@ -70,7 +70,7 @@ async def test_add_takes_sixteen_characters_of_any_script(
 ) -> None:
     """The name limit counts characters, not bytes: 16 CJK characters pass both sides."""
     name = "客服" * 8
-    open_kfid = await kf.accounts.add(name=name, media_id=sim.add_avatar_media())
+    open_kfid = await kf.accounts.add(name=name, media_id=sim.add_media())
     assert sim.corp.accounts[open_kfid].name == name
 
 
@@ -146,7 +146,7 @@ async def test_add_after_a_proxy_502_is_not_retried(sim: WeComSimulator, kf: KfC
     """A 502 may come after the work was done: add raises OutcomeUnknown and does not resend."""
     sim.script(ADD, ["http502"])
     with pytest.raises(OutcomeUnknownError):
-        await kf.accounts.add(name="Support", media_id=sim.add_avatar_media())
+        await kf.accounts.add(name="Support", media_id=sim.add_media())
     assert sim.stats.calls[ADD] == 1
 
 
@@ -155,7 +155,7 @@ async def test_add_is_retried_after_an_errcode_that_did_nothing(
 ) -> None:
     """WeCom answering -1 (busy) did nothing, so add is retried and creates one account."""
     sim.script(ADD, [-1])
-    await kf.accounts.add(name="Support", media_id=sim.add_avatar_media())
+    await kf.accounts.add(name="Support", media_id=sim.add_media())
     assert sim.stats.calls[ADD] == 2
     assert len(sim.corp.accounts) == 1
 

@@ -70,7 +70,7 @@ async def servicers(kf: KfClient, open_kfid: str) -> list[str]:
 
 def seeding() -> str:
     sim = WeComSimulator()
-    media_id: str = sim.add_avatar_media()
+    media_id: str = sim.add_media()
     open_kfid: str = sim.add_account("Support", manage_privilege=False, media_id=media_id)
     sim.add_member("newbie", department_ids=[2])
     sim.add_servicer(open_kfid, "newbie", status=1, stop_type=1)

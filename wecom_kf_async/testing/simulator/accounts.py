@@ -10,9 +10,9 @@ import zlib
 from collections.abc import Mapping
 from typing import Any, ClassVar, Final, TypeGuard
 
-from ._base import SimulatorBase
-from ._state import Corp, SimAccount, SimMedia, SimServicer
+from ._state import Corp, SimAccount, SimServicer
 from ._types import ApiError, Call, Route
+from .media import DEMO_MEDIA_ID, MediaMixin
 
 __all__ = [
     "ACCOUNT_ADD",
@@ -35,7 +35,7 @@ ADD_CONTACT_WAY: Final = "kf/add_contact_way"
 #: Name of the account :meth:`AccountsMixin.seed_demo` creates.
 DEMO_ACCOUNT_NAME: Final = "Demo support"
 #: ``media_id`` of the image accounts seeded without an avatar get (created on demand).
-DEMO_AVATAR_MEDIA_ID: Final = "sim_demo_avatar"
+DEMO_AVATAR_MEDIA_ID: Final = DEMO_MEDIA_ID
 
 _NAME_CHARS: Final = 16
 _LIST_LIMIT: Final = 100
@@ -78,12 +78,12 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
 
-class AccountsMixin(SimulatorBase):
+class AccountsMixin(MediaMixin):
     """Serves KF accounts and their contact links (``account/*``, ``add_contact_way``).
 
     Accounts live in ``sim.corp.accounts``. ``account/add`` accepts an avatar
     ``media_id`` only if it is in ``sim.corp.media`` (what ``media/upload`` made,
-    or :meth:`add_avatar_media`); names are 1 to 16 characters; ``account/list``
+    or :meth:`add_media`); names are 1 to 16 characters; ``account/list``
     pages with ``offset``/``limit`` (1 to 100). A malformed ``open_kfid`` answers
     95000, an unknown one 95004. ``manage_privilege`` is reported, not enforced.
     """
@@ -104,26 +104,6 @@ class AccountsMixin(SimulatorBase):
         self._account_rng = random.Random(f"accounts:{seed_material}")  # noqa: S311
 
     # ------------------------------------------------------------------ seeding
-
-    def add_avatar_media(self, media_id: str | None = None) -> str:
-        """Put an image into ``sim.corp.media`` that ``account/add`` accepts as an avatar.
-
-        Args:
-            media_id: Its id (default :data:`DEMO_AVATAR_MEDIA_ID`).
-
-        Returns:
-            The ``media_id``. An existing entry is kept as it is.
-        """
-        media_id = DEMO_AVATAR_MEDIA_ID if media_id is None else media_id
-        if media_id not in self.corp.media:
-            self.corp.media[media_id] = SimMedia(
-                media_id=media_id,
-                type="image",
-                filename="avatar.png",
-                size=2048,
-                created_at=int(self.clock()),
-            )
-        return media_id
 
     def add_account(
         self,
@@ -153,7 +133,7 @@ class AccountsMixin(SimulatorBase):
             raise ValueError(f"open_kfid must be 1 to 64 bytes without spaces, got {open_kfid!r}")
         elif open_kfid in self.corp.accounts:
             raise ValueError(f"an account {open_kfid!r} exists already")
-        avatar = self.add_avatar_media() if media_id is None else media_id
+        avatar = self.add_media(media_id=DEMO_AVATAR_MEDIA_ID) if media_id is None else media_id
         self.corp.accounts[open_kfid] = SimAccount(
             open_kfid=open_kfid,
             name=name,

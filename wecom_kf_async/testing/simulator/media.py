@@ -15,7 +15,6 @@ from typing import Any, ClassVar, Final
 from ._base import SimulatorBase
 from ._state import SimMedia
 from ._types import ApiError, Call, Route
-from .accounts import DEMO_AVATAR_MEDIA_ID
 
 __all__ = [
     "DEMO_MEDIA_ID",
@@ -30,7 +29,7 @@ MEDIA_UPLOAD: Final = "media/upload"
 
 #: The demo image :meth:`MediaMixin.seed_demo` puts into ``sim.corp.media`` (the
 #: avatar of the accounts' demo data too), for ``wecom-kf ... --simulate``.
-DEMO_MEDIA_ID: Final = DEMO_AVATAR_MEDIA_ID
+DEMO_MEDIA_ID: Final = "sim_demo_avatar"
 
 _MB: Final = 1024 * 1024
 #: Largest upload per type, in bytes (WeCom's media/upload page).
@@ -116,16 +115,27 @@ class MediaMixin(SimulatorBase):
         self._media_seq = 0
 
     def add_media(
-        self, type: str = "image", *, filename: str = "avatar.png", size: int = 1024
+        self,
+        type: str = "image",
+        *,
+        filename: str = "avatar.png",
+        size: int = 2048,
+        media_id: str | None = None,
     ) -> str:
         """Put a medium into ``sim.corp.media`` directly (no request); return its ``media_id``.
+
+        ``account/add`` accepts an image added this way as an avatar.
 
         Args:
             type: image, voice, video or file (not checked against the limits).
             filename: Its file name.
             size: Its size in bytes.
+            media_id: Its id (default: a new one); an existing entry is kept as it is.
         """
-        media_id = self._new_media_id(type, filename)
+        if media_id is None:
+            media_id = self._new_media_id(type, filename)
+        elif media_id in self.corp.media:
+            return media_id
         self.corp.media[media_id] = SimMedia(
             media_id=media_id,
             type=type,
@@ -138,14 +148,7 @@ class MediaMixin(SimulatorBase):
     def seed_demo(self) -> None:
         """Add the demo image :data:`DEMO_MEDIA_ID`."""
         super().seed_demo()
-        if DEMO_MEDIA_ID not in self.corp.media:
-            self.corp.media[DEMO_MEDIA_ID] = SimMedia(
-                media_id=DEMO_MEDIA_ID,
-                type="image",
-                filename="avatar.png",
-                size=2048,
-                created_at=int(self.clock()),
-            )
+        self.add_media(media_id=DEMO_MEDIA_ID)
 
     def _new_media_id(self, type: str, filename: str) -> str:
         """A new id that looks like WeCom's (a digit and letters), unique in this simulator."""
