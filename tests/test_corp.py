@@ -7,8 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from wecom_kf_async import KfClient
-from wecom_kf_async._errors import InvalidResponseError
+from wecom_kf_async import InvalidResponseError, KfClient
 from wecom_kf_async.models import CorpQualification
 from wecom_kf_async.testing import SIM_SECRET, WeComSimulator, serve
 

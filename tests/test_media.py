@@ -13,8 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from wecom_kf_async import KfClient
-from wecom_kf_async._errors import InvalidRequestError
+from wecom_kf_async import InvalidRequestError, KfClient
 from wecom_kf_async.cli import main
 from wecom_kf_async.models import MediaType, UploadedMedia, structure
 from wecom_kf_async.resources.media import MEDIA_MAX_BYTES

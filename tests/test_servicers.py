@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from wecom_kf_async import InvalidResponseError, KfClient, KfError, KfStateError
-from wecom_kf_async._errors import ServicerError
+from wecom_kf_async import InvalidResponseError, KfClient, KfError, KfStateError, ServicerError
 from wecom_kf_async.models import (
     Servicer,
     ServicerResult,

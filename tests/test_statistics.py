@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from wecom_kf_async import KfClient
-from wecom_kf_async._errors import InvalidRequestError, InvalidResponseError, KfStateError
+from wecom_kf_async import InvalidRequestError, InvalidResponseError, KfClient, KfStateError
 from wecom_kf_async.cli import main
 from wecom_kf_async.models import CHINA_TZ, CorpMetrics, ServicerMetrics
 from wecom_kf_async.resources.statistics import (

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from ._client import KfClient
 from ._endpoints import ENDPOINTS, Endpoint, Safety
+from ._errcodes import ERRCODE_TABLE, Disposition, disposition_for
 from ._errors import (
-    ERRCODE_TABLE,
     AccessTokenError,
     BatchGetError,
     ConfigurationError,
-    Disposition,
     InvalidRequestError,
     InvalidResponseError,
     KfError,
@@ -26,7 +25,6 @@ from ._errors import (
     TransportError,
     UpstreamHTTPError,
     WeComError,
-    disposition_for,
 )
 from ._limiter import AdaptiveThrottle, LocalRateLimiter, RateLimiter
 from ._retry import RetryPolicy, is_testing, set_testing

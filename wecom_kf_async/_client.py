@@ -23,11 +23,11 @@ from ._constants import (
 )
 from ._endpoints import endpoint_for
 from ._limiter import AdaptiveThrottle, LocalRateLimiter, RateLimiter
-from ._pipeline import Pipeline, attempt_limit
+from ._pipeline import Pipeline
 from ._redact import install_log_redaction
 from ._retry import RetryPolicy
 from ._token import InMemoryTokenStore, TokenManager, TokenStore
-from ._transport import default_transport
+from ._transport import attempt_limit, default_transport
 from .models import CorpQualification
 from .resources import (
     AccountsAPI,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
@@ -14,11 +13,10 @@ import attrs
 import httpx
 
 from ._budgets import Budgets
-from ._constants import LOGGER_NAME, MAX_TOKEN_BYTES, TOKEN_LIFETIME_RANGE
+from ._constants import LOGGER_NAME
 from ._endpoints import ENDPOINTS, Endpoint, Safety
 from ._errors import (
     AccessTokenError,
-    InvalidResponseError,
     OutcomeUnknownError,
     RateLimitedError,
     RequestTimeoutError,
@@ -26,11 +24,11 @@ from ._errors import (
     WeComError,
 )
 from ._retry import RetryPolicy, retrying_call
-from ._sansio import decipher_response
+from ._sansio import check_token_answer, decipher_response
 from ._token import AccessToken, TokenManager, TokenStore, token_key
 from ._transport import describe_failure
 
-__all__ = ["ALREADY_DONE", "Caller", "Pipeline", "Upload", "attempt_limit"]
+__all__ = ["ALREADY_DONE", "Caller", "Pipeline", "Upload"]
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -68,56 +66,6 @@ class Caller(Protocol):
         upload: Upload | None = None,
     ) -> dict[str, Any]:
         """Send *body* to *endpoint* and return WeCom's answer, or raise."""
-
-
-def attempt_limit(timeout: float | httpx.Timeout | None) -> float | None:
-    """Seconds one attempt may take as a whole, connect to last byte (``None``: no bound).
-
-    httpx applies its timeouts per phase and per read, so a server that sends a byte
-    now and then never trips them; the client bounds the whole attempt by the same
-    number (by the largest phase limit of an ``httpx.Timeout``).
-    """
-    if timeout is None:
-        return None
-    if isinstance(timeout, httpx.Timeout):
-        phases = [t for t in (timeout.connect, timeout.read, timeout.write, timeout.pool) if t]
-        return max(phases) if phases else None
-    return float(timeout)
-
-
-def _check_token_answer(data: Mapping[str, Any]) -> tuple[str, float]:
-    """The token and its lifetime from a gettoken answer; anything implausible raises.
-
-    A lifetime of zero, a negative one or NaN would have the client fetch a new
-    token for every request, for ever; a value that is not a short, printable string
-    is no token.
-    """
-    value = data.get("access_token")
-    expires_in = data.get("expires_in", 7200)
-    if (
-        not isinstance(value, str)
-        or not value
-        or len(value.encode()) > MAX_TOKEN_BYTES
-        or not value.isprintable()
-        or any(c.isspace() for c in value)
-    ):
-        raise InvalidResponseError(
-            "gettoken answered without a usable access_token", path="gettoken", reason="bad token"
-        )
-    low, high = TOKEN_LIFETIME_RANGE
-    if (
-        isinstance(expires_in, bool)
-        or not isinstance(expires_in, int | float)
-        or not math.isfinite(expires_in)
-        or not low <= expires_in <= high
-    ):
-        raise InvalidResponseError(
-            f"gettoken answered an implausible expires_in ({expires_in!r}; "
-            f"expected {low:.0f} to {high:.0f} seconds)",
-            path="gettoken",
-            reason="bad expires_in",
-        )
-    return value, float(expires_in)
 
 
 class _TokenRefused(Exception):
@@ -277,7 +225,7 @@ class Pipeline:
 
         async def gettoken() -> tuple[str, float]:
             answer = await self._send(GETTOKEN, params, None, None, _CallState())
-            return _check_token_answer(answer)
+            return check_token_answer(answer)
 
         return await retrying_call(
             gettoken,

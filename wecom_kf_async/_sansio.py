@@ -7,13 +7,15 @@ HTTP 200 with a JSON object is a transport-level failure.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
+from ._constants import MAX_TOKEN_BYTES, TOKEN_LIFETIME_RANGE
 from ._errors import InvalidResponseError, UpstreamHTTPError, error_for
 
-__all__ = ["decipher_response", "redact"]
+__all__ = ["check_token_answer", "decipher_response", "redact"]
 
 _SECRET_PARAM_RE = re.compile(r"((?:access_token|corpsecret)=)[^&\s\"'#]*", re.IGNORECASE)
 
@@ -71,3 +73,38 @@ def decipher_response(
         errmsg = data.get("errmsg", "")
         raise error_for(errcode, errmsg if isinstance(errmsg, str) else repr(errmsg), path=path)
     return data
+
+
+def check_token_answer(data: Mapping[str, Any]) -> tuple[str, float]:
+    """The token and its lifetime from a gettoken answer; anything implausible raises.
+
+    A lifetime of zero, a negative one or NaN would have the client fetch a new
+    token for every request, for ever; a value that is not a short, printable string
+    is no token.
+    """
+    value = data.get("access_token")
+    expires_in = data.get("expires_in", 7200)
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value.encode()) > MAX_TOKEN_BYTES
+        or not value.isprintable()
+        or any(c.isspace() for c in value)
+    ):
+        raise InvalidResponseError(
+            "gettoken answered without a usable access_token", path="gettoken", reason="bad token"
+        )
+    low, high = TOKEN_LIFETIME_RANGE
+    if (
+        isinstance(expires_in, bool)
+        or not isinstance(expires_in, int | float)
+        or not math.isfinite(expires_in)
+        or not low <= expires_in <= high
+    ):
+        raise InvalidResponseError(
+            f"gettoken answered an implausible expires_in ({expires_in!r}; "
+            f"expected {low:.0f} to {high:.0f} seconds)",
+            path="gettoken",
+            reason="bad expires_in",
+        )
+    return value, float(expires_in)

@@ -15,7 +15,7 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-__all__ = ["default_transport", "describe_failure"]
+__all__ = ["attempt_limit", "default_transport", "describe_failure"]
 
 
 def default_transport(max_connections: int) -> httpx.AsyncBaseTransport:
@@ -53,3 +53,18 @@ def describe_failure(exc: Exception) -> tuple[bool, str, bool] | None:
         root = exc.__cause__
     timeout = isinstance(root, httpx.TimeoutException | asyncio.TimeoutError)
     return timeout, type(root).__name__, not isinstance(root, _NOT_SENT)
+
+
+def attempt_limit(timeout: float | httpx.Timeout | None) -> float | None:
+    """Seconds one attempt may take as a whole, connect to last byte (``None``: no bound).
+
+    httpx applies its timeouts per phase and per read, so a server that sends a byte
+    now and then never trips them; the client bounds the whole attempt by the same
+    number (by the largest phase limit of an ``httpx.Timeout``).
+    """
+    if timeout is None:
+        return None
+    if isinstance(timeout, httpx.Timeout):
+        phases = [t for t in (timeout.connect, timeout.read, timeout.write, timeout.pool) if t]
+        return max(phases) if phases else None
+    return float(timeout)
