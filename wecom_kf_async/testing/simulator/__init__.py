@@ -10,37 +10,70 @@ from __future__ import annotations
 
 from ._base import SimulatorBase
 from ._control import ControlMixin
+from ._msgcodes import (
+    ERR_CURSOR_INVALID,
+    ERR_EVENT_CODE_INVALID,
+    ERR_MSGID_DUPLICATE,
+    ERR_SEND_COUNT_LIMIT,
+    ERR_SEND_TIME_LIMIT,
+    ERR_SESSION_ENDED,
+    ERR_STATE_FORBIDS_SEND,
+    ERR_SYNC_TOKEN_INVALID,
+    EventCode,
+)
+from ._state import SimSent
 from ._stats import SimulatorStats
 from ._types import SIM_CORP_ID, SIM_SECRET, ApiError, Call, Fault, Route
 from ._wire import ASGIApp
 from .accounts import AccountsMixin
 from .customers import BATCHGET_MAX_IDS, CUSTOMER_BATCHGET, CustomersMixin
 from .media import MediaMixin
+from .messages import MessagesMixin
+from .send import SEND_MSG, SEND_MSG_ON_EVENT, SendMixin
 from .servicers import ServicersMixin
 from .sessions import SessionsMixin
 from .statistics import StatisticsMixin
+from .sync import SYNC_MSG, SyncMixin
 from .tokens import GETTOKEN, TokensMixin
 from .upgrade import UpgradeMixin
 
 __all__ = [
     "BATCHGET_MAX_IDS",
     "CUSTOMER_BATCHGET",
+    "ERR_CURSOR_INVALID",
+    "ERR_EVENT_CODE_INVALID",
+    "ERR_MSGID_DUPLICATE",
+    "ERR_SEND_COUNT_LIMIT",
+    "ERR_SEND_TIME_LIMIT",
+    "ERR_SESSION_ENDED",
+    "ERR_STATE_FORBIDS_SEND",
+    "ERR_SYNC_TOKEN_INVALID",
     "GETTOKEN",
+    "SEND_MSG",
+    "SEND_MSG_ON_EVENT",
     "SIM_CORP_ID",
     "SIM_SECRET",
+    "SYNC_MSG",
     "ASGIApp",
     "ApiError",
     "Call",
+    "EventCode",
     "Fault",
     "Route",
+    "SimSent",
     "SimulatorStats",
     "WeComSimulator",
 ]
 
 
 # seed_demo() runs each mixin's part from the last base to the first: media first,
-# then accounts (whose avatars are media), then what lives on accounts.
+# then accounts (whose avatars are media), then what lives on accounts, and the
+# message log last (its demo conversation needs the demo session). The message
+# mixins come before ControlMixin: they add to configure() and /__sim__/messages.
 class WeComSimulator(
+    SendMixin,
+    SyncMixin,
+    MessagesMixin,
     ControlMixin,
     TokensMixin,
     CustomersMixin,
@@ -64,8 +97,12 @@ class WeComSimulator(
     ``known_prefix``, :meth:`script`, :meth:`set_fault_rate`, :meth:`rotate_token`,
     :meth:`expire_tokens`, :meth:`add_customer` and :meth:`forget`. The fake corp
     behind the management endpoints is :attr:`corp`, seeded and read through the
-    resource methods (:meth:`add_account`, :meth:`session`, ...). Counters are in
-    :attr:`stats`.
+    resource methods (:meth:`add_account`, :meth:`session`, ...). Its message log
+    is written with :meth:`customer_says`, :meth:`customer_enters`,
+    :meth:`servicer_says`, :meth:`add_event` and :meth:`fill`, served by
+    ``sync_msg`` (knobs :attr:`empty_pages`, :meth:`script_pages`,
+    :attr:`sync_msg_without_token_per_minute`, tokens from :meth:`callback_token`);
+    what ``send_msg`` accepted is in :attr:`sent`. Counters are in :attr:`stats`.
 
     Time comes from ``clock`` (seconds, like :func:`time.time`) and waiting goes
     through ``sleep`` (like :func:`asyncio.sleep`), so tests can drive both.

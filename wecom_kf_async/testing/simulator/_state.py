@@ -1,4 +1,4 @@
-"""The fake corp behind the simulator's endpoints: members, KF accounts, sessions, media.
+"""The fake corp behind the simulator's endpoints: members, accounts, sessions, media, messages.
 
 Plain dataclasses that tests may read (``sim.corp``) and seed through the
 simulator's methods (``sim.add_account(...)``, ``sim.session(...)``). Every
@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Corp", "SimAccount", "SimMedia", "SimServicer", "SimSession"]
+from ._msglog import MessageLog
+
+__all__ = ["Corp", "SimAccount", "SimMedia", "SimSent", "SimServicer", "SimSession"]
 
 
 @dataclass
@@ -63,6 +65,11 @@ class SimSession:
     upgrade: dict[str, Any] | None = None
     #: Every ``msg_code`` handed out by ``service_state/trans``.
     msg_codes: list[str] = field(default_factory=list)
+    #: When the customer last wrote (``sim.customer_says``): ``send_msg`` may answer
+    #: for 48 hours after it (None: never).
+    last_customer_msg_at: float | None = None
+    #: ``send_msg`` calls accepted since the customer last wrote (at most 5).
+    sends_since_customer: int = 0
 
 
 @dataclass
@@ -74,6 +81,25 @@ class SimMedia:
     filename: str
     size: int
     created_at: int
+
+
+@dataclass(frozen=True)
+class SimSent:
+    """One message ``send_msg`` or ``send_msg_on_event`` accepted (``sim.sent``)."""
+
+    msgid: str
+    open_kfid: str
+    #: The customer it went to.
+    touser: str
+    msgtype: str
+    #: The object under the ``msgtype`` key of the request, as sent.
+    body: dict[str, Any]
+    #: When it was accepted (the simulator's clock).
+    time: float
+    #: ``kf/send_msg`` or ``kf/send_msg_on_event``.
+    endpoint: str
+    #: The event code it answered (``send_msg_on_event`` only).
+    code: str | None = None
 
 
 @dataclass
@@ -98,3 +124,7 @@ class Corp:
     upgrade_groupchats: list[str] = field(default_factory=lambda: ["wrsimgroupchat01"])
     #: Whether the corp has bound a WeChat Channels account.
     wechat_channels_binding: bool = False
+    #: Messages and events of every account, as ``sync_msg`` serves them.
+    messages: MessageLog = field(default_factory=MessageLog)
+    #: What ``send_msg`` and ``send_msg_on_event`` accepted, oldest first.
+    sent: list[SimSent] = field(default_factory=list)
