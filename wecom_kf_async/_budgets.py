@@ -7,7 +7,7 @@ import math
 from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
 
-from ._endpoints import ENDPOINTS, Endpoint
+from ._endpoints import ENDPOINTS, EXTRA_BUDGETS, Endpoint
 from ._limiter import AdaptiveThrottle, LocalRateLimiter, RateLimiter
 
 __all__ = ["Budgets", "LimiterFactory", "check_rate", "check_rate_limits"]
@@ -36,10 +36,9 @@ def check_rate_limits(rate_limits: Mapping[str, float | None] | None) -> dict[st
         )
     checked: dict[str, float | None] = {}
     for path, rate in rate_limits.items():
-        if path not in ENDPOINTS:
-            raise ValueError(
-                f"rate_limits names an unknown endpoint {path!r}; known: {', '.join(ENDPOINTS)}"
-            )
+        if path not in ENDPOINTS and path not in EXTRA_BUDGETS:
+            known = ", ".join([*ENDPOINTS, *EXTRA_BUDGETS])
+            raise ValueError(f"rate_limits names an unknown endpoint {path!r}; known: {known}")
         checked[path] = check_rate(f"rate_limits[{path!r}]", rate)
     return checked
 
@@ -47,9 +46,11 @@ def check_rate_limits(rate_limits: Mapping[str, float | None] | None) -> dict[st
 class Budgets:
     """The limiters and the adaptive slow-down of each endpoint, made on first use.
 
-    A path's budget is its entry in ``rate_limits`` if it has one (``None`` there
-    means no limit), else the endpoint row's own default if stricter than
-    ``rate_limit``, else ``rate_limit``. A burst on one endpoint, and WeCom's 45009
+    A budget is named by its path (or, for calls of one path that WeCom limits
+    differently, by the row's ``budget``, e.g. ``kf/sync_msg:no_token``). Its rate is
+    its entry in ``rate_limits`` if it has one (``None`` there means no limit), else
+    the endpoint row's own default if stricter than ``rate_limit``, else
+    ``rate_limit``. A burst on one endpoint, and WeCom's 45009
     answers to it, slow that endpoint only.
     """
 
@@ -74,9 +75,9 @@ class Budgets:
         self._throttles: dict[str, AdaptiveThrottle] = {}
 
     def rate_for(self, endpoint: Endpoint) -> float | None:
-        """Calls per second allowed on *endpoint*'s path (``None``: no limit)."""
-        if endpoint.path in self.rate_limits:
-            return self.rate_limits[endpoint.path]
+        """Calls per second allowed on *endpoint*'s budget (``None``: no limit)."""
+        if endpoint.budget_key in self.rate_limits:
+            return self.rate_limits[endpoint.budget_key]
         own, default = endpoint.rate_limit, self.rate_limit
         if own is not None and (default is None or own < default):
             return own
@@ -84,12 +85,13 @@ class Budgets:
 
     def limiters(self, endpoint: Endpoint) -> tuple[RateLimiter, ...]:
         """What a call to *endpoint* waits on before it is sent, in order."""
-        found = self._limiters.get(endpoint.path)
+        key = endpoint.budget_key
+        found = self._limiters.get(key)
         if found is None:
             rate = self.rate_for(endpoint)
-            own = () if rate is None else (self._factory(endpoint.path, rate),)
+            own = () if rate is None else (self._factory(key, rate),)
             shared = () if self._shared is None else (self._shared,)
-            found = self._limiters[endpoint.path] = own + shared
+            found = self._limiters[key] = own + shared
         return found
 
     def throttle(self, path: str) -> AdaptiveThrottle:

@@ -15,6 +15,7 @@ from typing import Final, TypeVar
 __all__ = [
     "MAX_CHAT_ID_BYTES",
     "MAX_CURSOR_BYTES",
+    "MAX_EVENT_CODE_BYTES",
     "MAX_EXTERNAL_USERID_BYTES",
     "MAX_IDS_PER_CALL",
     "MAX_MEDIA_ID_BYTES",
@@ -74,6 +75,9 @@ MAX_CURSOR_BYTES: Final = 64
 MAX_SYNC_TOKEN_BYTES: Final = 128
 #: ``media_id``: at most 128 bytes.
 MAX_MEDIA_ID_BYTES: Final = 128
+#: ``code`` of ``send_msg_on_event`` (a ``welcome_code`` or ``msg_code``) has no
+#: documented limit; 256 bytes refuses only what cannot be one.
+MAX_EVENT_CODE_BYTES: Final = 256
 #: A KF account's ``name``: at most 16 characters.
 MAX_NAME_CHARS: Final = 16
 #: Ids in one list of one call (servicers, customers), unless an endpoint says less.

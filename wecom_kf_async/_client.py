@@ -21,7 +21,7 @@ from ._constants import (
     DEFAULT_RATE_LIMIT,
     DEFAULT_TIMEOUT,
 )
-from ._endpoints import endpoint_for
+from ._endpoints import EXTRA_BUDGETS, Endpoint, endpoint_for
 from ._limiter import AdaptiveThrottle, LocalRateLimiter, RateLimiter
 from ._pipeline import Pipeline
 from ._redact import install_log_redaction
@@ -34,6 +34,7 @@ from .resources import (
     CorpAPI,
     CustomersAPI,
     MediaAPI,
+    MessagesAPI,
     ServicersAPI,
     SessionsAPI,
     StatisticsAPI,
@@ -48,6 +49,10 @@ def _check_str(name: str, value: object) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{name} must be a non-empty string")
     return value
+
+
+def _budget_row(name: str) -> Endpoint:
+    return EXTRA_BUDGETS.get(name) or endpoint_for(name)
 
 
 def _local_limiter(_path: str, rate: float) -> RateLimiter:
@@ -65,7 +70,8 @@ class KfClient:
     One client shares one ``httpx.AsyncClient``, one access-token manager, one
     concurrency bound and one rate budget per endpoint between all its calls. The
     endpoints are grouped as attributes: :attr:`customers`, :attr:`accounts`,
-    :attr:`servicers`, :attr:`sessions`, :attr:`statistics` and :attr:`media`.
+    :attr:`servicers`, :attr:`sessions`, :attr:`statistics`, :attr:`media` and
+    :attr:`messages`.
 
     Args:
         corp_id: The corp's id (``ww...``).
@@ -190,6 +196,8 @@ class KfClient:
         self.statistics = StatisticsAPI(pipeline, clock=clock)
         #: ``media/upload``.
         self.media = MediaAPI(pipeline)
+        #: ``sync_msg`` (``sync``, ``stream``), ``send_msg`` and ``send_msg_on_event``.
+        self.messages = MessagesAPI(pipeline)
         self._corp = CorpAPI(pipeline)
 
     @classmethod
@@ -318,12 +326,16 @@ class KfClient:
         return self._pipeline.budgets.rate_limits
 
     def rate_for(self, path: str) -> float | None:
-        """Calls per second this client allows itself on *path* (``None``: no limit)."""
-        return self._pipeline.budgets.rate_for(endpoint_for(path))
+        """Calls per second this client allows itself on *path* (``None``: no limit).
+
+        *path* is an endpoint path, or the name of a budget of its own such as
+        ``"kf/sync_msg:no_token"``.
+        """
+        return self._pipeline.budgets.rate_for(_budget_row(path))
 
     def limiters_for(self, path: str) -> tuple[RateLimiter, ...]:
         """What a call to *path* waits on before it is sent: its budget, then ``rate_limiter``."""
-        return self._pipeline.budgets.limiters(endpoint_for(path))
+        return self._pipeline.budgets.limiters(_budget_row(path))
 
     @property
     def throttle(self) -> AdaptiveThrottle:

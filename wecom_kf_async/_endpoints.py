@@ -12,6 +12,8 @@ import attrs
 __all__ = [
     "ENDPOINTS",
     "Endpoint",
+    "EXTRA_BUDGETS",
+    "SYNC_MSG_WITHOUT_TOKEN",
     "Safety",
     "endpoint_for",
     "markdown_table",
@@ -62,6 +64,10 @@ class Endpoint:
     #: Calls per second this endpoint allows itself by default (``None``: the
     #: client's ``rate_limit``).
     rate_limit: float | None = None
+    #: The name of the budget the calls wait on (default: the path). Calls of one
+    #: path that WeCom limits differently get budgets of their own, e.g.
+    #: ``sync_msg`` without a callback's token.
+    budget: str = ""
     #: Whether the call carries the access token.
     authed: bool = True
     #: The official documentation page (``developer.work.weixin.qq.com/document/path/N``),
@@ -71,12 +77,26 @@ class Endpoint:
     summary: str = ""
 
     @property
+    def budget_key(self) -> str:
+        """The budget this endpoint's calls wait on (``rate_limits`` keys name these)."""
+        return self.budget or self.path
+
+    @property
     def retries_ambiguous_failures(self) -> bool:
         """Whether a failure that may have reached WeCom is retried."""
         return self.safety is not Safety.UNSAFE
 
 
 _I, _K, _U = Safety.IDEMPOTENT, Safety.KEYED, Safety.UNSAFE
+
+#: WeCom's answer to a msgid used before in the account: on a retry with the same
+#: msgid, the first try went out. (No code is documented; 95010 is the simulator's,
+#: unverified: change it here when WeCom's is known.)
+_MSGID_USED = frozenset({95010})
+
+_SENT_CHECK = (
+    "watch for a msg_send_fail event naming this msgid; the message went out at most once"
+)
 
 _ROWS = (
     Endpoint(path="gettoken", doc_page=91039, method="GET", authed=False, summary="access token"),
@@ -143,11 +163,15 @@ _ROWS = (
         path="kf/send_msg",
         doc_page=96427,
         safety=_K,
+        already_done=_MSGID_USED,
+        check=_SENT_CHECK,
         summary="send a message (msgid always sent, the same on a retry)",
     ),
     Endpoint(
         path="kf/send_msg_on_event",
         safety=_K,
+        already_done=_MSGID_USED,
+        check=_SENT_CHECK,
         summary="answer an event code (welcome, end of session)",
     ),
 )
@@ -194,3 +218,15 @@ def markdown_table() -> str:
             f"{row.summary} |"
         )
     return "\n".join(lines) + "\n"
+
+
+#: ``sync_msg`` without a callback's ``Token``: WeCom limits it strictly (it publishes
+#: no number; 1 call/s is this library's guess, unverified), on a budget of its own.
+SYNC_MSG_WITHOUT_TOKEN = attrs.evolve(
+    ENDPOINTS["kf/sync_msg"], budget="kf/sync_msg:no_token", rate_limit=1.0
+)
+
+#: Budgets that are not a path of their own, by name.
+EXTRA_BUDGETS: Mapping[str, Endpoint] = MappingProxyType(
+    {SYNC_MSG_WITHOUT_TOKEN.budget_key: SYNC_MSG_WITHOUT_TOKEN}
+)

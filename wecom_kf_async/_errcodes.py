@@ -35,6 +35,12 @@ class ErrorCategory(enum.Enum):
     RATE_LIMIT = "rate_limit"
     INVALID_REQUEST = "invalid_request"
     KF_STATE = "kf_state"
+    SEND_LIMIT = "send_limit"
+    SEND_NOT_ALLOWED = "send_not_allowed"
+    CONVERSATION_ENDED = "conversation_ended"
+    EVENT_CODE = "event_code"
+    SYNC_TOKEN = "sync_token"  # noqa: S105 - a name, not a password
+    SYNC_CURSOR = "sync_cursor"
     OTHER = "other"
 
 
@@ -72,16 +78,26 @@ ERRCODE_TABLE: Mapping[int, tuple[Disposition, ErrorCategory]] = MappingProxyTyp
         41005: (_T.FAIL, _C.INVALID_REQUEST),  # media data missing (media/upload)
         44001: (_T.FAIL, _C.INVALID_REQUEST),  # empty media data (media/upload)
         95000: (_T.FAIL, _C.KF_STATE),  # invalid open_kfid
-        95001: (_T.FAIL, _C.KF_STATE),  # 5 messages in 48 h reached
+        95001: (_T.FAIL, _C.SEND_LIMIT),  # 5 messages in 48 h reached
         95004: (_T.FAIL, _C.KF_STATE),  # open_kfid does not exist
-        95007: (_T.FAIL, _C.KF_STATE),  # invalid msg token
-        95013: (_T.FAIL, _C.KF_STATE),  # conversation ended
+        95007: (_T.FAIL, _C.SYNC_TOKEN),  # invalid msg token (sync_msg): do not reuse it
+        95013: (_T.FAIL, _C.CONVERSATION_ENDED),  # conversation ended
         # The next four: page 90313 as transcribed by a generated SDK table (unverified).
         95014: (_T.FAIL, _C.KF_STATE),  # not a servicer (of this account)
         95016: (_T.FAIL, _C.KF_STATE),  # session state change not allowed
         95019: (_T.FAIL, _C.KF_STATE),  # servicer stopped receiving or suspended
         95021: (_T.FAIL, _C.KF_STATE),  # not in the upgrade-service range
-        95018: (_T.FAIL, _C.KF_STATE),  # session state does not allow sending
+        95018: (_T.FAIL, _C.SEND_NOT_ALLOWED),  # session state does not allow sending
+        # Messages. 95002/95008/95009: page 90313 as an SDK transcribes it (unverified).
+        95002: (_T.FAIL, _C.SEND_LIMIT),  # the customer never wrote, or over 48 h ago
+        95008: (_T.FAIL, _C.INVALID_REQUEST),  # too many menu items
+        95009: (_T.FAIL, _C.INVALID_REQUEST),  # unknown menu item type
+        44004: (_T.FAIL, _C.INVALID_REQUEST),  # empty text
+        40008: (_T.FAIL, _C.INVALID_REQUEST),  # invalid message type
+        41050: (_T.FAIL, _C.EVENT_CODE),  # event code invalid, used or expired (borrowed)
+        # Unverified, the simulator's choice: WeCom documents no code for these two.
+        95010: (_T.FAIL, _C.INVALID_REQUEST),  # msgid already used in this account
+        95020: (_T.FAIL, _C.SYNC_CURSOR),  # sync_msg cursor invalid or expired
     }
 )
 

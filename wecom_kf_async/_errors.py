@@ -16,14 +16,22 @@ __all__ = [
     "AccessTokenError",
     "BatchGetError",
     "ConfigurationError",
+    "ConversationEndedError",
+    "EventCodeError",
     "InvalidRequestError",
     "InvalidResponseError",
+    "InvalidSyncTokenError",
+    "LeaseLostError",
+    "SyncCursorError",
     "KfError",
     "KfStateError",
     "OutcomeUnknownError",
     "PermissionDeniedError",
     "RateLimitedError",
     "RequestTimeoutError",
+    "SendLimitError",
+    "SendNotAllowedError",
+    "SendOutcomeUnknownError",
     "ServerBusyError",
     "ServicerError",
     "TransportError",
@@ -145,6 +153,43 @@ class KfStateError(WeComError):
     """The KF account or session does not allow this (95xxx); never retried."""
 
 
+class SendLimitError(KfStateError):
+    """The customer got the 5 messages allowed since their last message, or that was
+    over 48 hours ago (95001): wait for the customer to write again."""
+
+
+class SendNotAllowedError(KfStateError):
+    """The session's state does not allow sending (95018): only a new session (0) or
+    one handled by the API/bot (1) may be answered with ``send_msg``."""
+
+
+class ConversationEndedError(KfStateError):
+    """The conversation has ended (95013)."""
+
+
+class EventCodeError(KfStateError):
+    """The event code of ``send_msg_on_event`` has expired or was used already.
+
+    A ``welcome_code`` lives 20 seconds and serves one message; a ``msg_code`` from
+    a session change lives longer but also serves one.
+    """
+
+
+class InvalidSyncTokenError(KfStateError):
+    """The callback's ``Token`` for ``sync_msg`` is invalid or spent (95007).
+
+    A stream carries on without it (under the strict budget of a call without a
+    token); it never retries a call with that token.
+    """
+
+
+class SyncCursorError(KfStateError):
+    """The ``sync_msg`` cursor is invalid or expired (cursors last 3 days).
+
+    A stream then reads again from the oldest message WeCom keeps.
+    """
+
+
 _CATEGORY_CLASS: Mapping[ErrorCategory, type[WeComError]] = MappingProxyType(
     {
         ErrorCategory.BUSY: ServerBusyError,
@@ -154,6 +199,12 @@ _CATEGORY_CLASS: Mapping[ErrorCategory, type[WeComError]] = MappingProxyType(
         ErrorCategory.RATE_LIMIT: RateLimitedError,
         ErrorCategory.INVALID_REQUEST: InvalidRequestError,
         ErrorCategory.KF_STATE: KfStateError,
+        ErrorCategory.SEND_LIMIT: SendLimitError,
+        ErrorCategory.SEND_NOT_ALLOWED: SendNotAllowedError,
+        ErrorCategory.CONVERSATION_ENDED: ConversationEndedError,
+        ErrorCategory.EVENT_CODE: EventCodeError,
+        ErrorCategory.SYNC_TOKEN: InvalidSyncTokenError,
+        ErrorCategory.SYNC_CURSOR: SyncCursorError,
         ErrorCategory.OTHER: WeComError,
     }
 )
@@ -248,6 +299,32 @@ class OutcomeUnknownError(KfError):
         self.check = check
         #: The failure that left the outcome unknown, e.g. ``"attempt timeout"``.
         self.reason = reason
+
+
+class SendOutcomeUnknownError(OutcomeUnknownError):
+    """A send may or may not have gone out; :attr:`msgid` identifies it.
+
+    Every try carried the same ``msgid``, so the message went out at most once. If
+    it did not go out, no ``msg_send_fail`` event will name it either: match
+    :attr:`msgid` against the ``fail_msgid`` of later ``msg_send_fail`` events, and
+    send again (with a new msgid) only when you must.
+    """
+
+    def __init__(self, path: str, check: str, *, msgid: str, reason: str = "") -> None:
+        super().__init__(path, f"{check} (msgid {msgid})", reason=reason)
+        #: The msgid every try of the send carried.
+        self.msgid = msgid
+
+
+class LeaseLostError(KfError):
+    """This process no longer holds the account's consumer lease (it expired, or
+    Redis lost it): another consumer may be reading the account, so this one stops
+    without saving its cursor."""
+
+    def __init__(self, open_kfid: str) -> None:
+        super().__init__(f"lost the consumer lease of {open_kfid}; stopping this stream")
+        #: The account.
+        self.open_kfid = open_kfid
 
 
 class BatchGetError(KfError):

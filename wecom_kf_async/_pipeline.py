@@ -17,6 +17,7 @@ from ._constants import LOGGER_NAME
 from ._endpoints import ENDPOINTS, Endpoint, Safety
 from ._errors import (
     AccessTokenError,
+    KfError,
     OutcomeUnknownError,
     RateLimitedError,
     RequestTimeoutError,
@@ -192,10 +193,11 @@ class Pipeline:
                 sleep=self._sleep,
                 rng=self._rng,
             )
-        except RequestTimeoutError as exc:
-            if exc.reason == "deadline" and state.in_flight and _unsafe(endpoint):
-                raise OutcomeUnknownError(endpoint.path, endpoint.check, reason="deadline") from exc
-            raise
+        except KfError as exc:
+            unknown = _outcome_unknown(endpoint, exc, state)
+            if unknown is None:
+                raise
+            raise unknown from exc
 
     async def _send_authed(
         self,
@@ -371,3 +373,21 @@ class Pipeline:
 
 def _unsafe(endpoint: Endpoint) -> bool:
     return endpoint.safety is Safety.UNSAFE
+
+
+def _outcome_unknown(
+    endpoint: Endpoint, exc: KfError, state: _CallState
+) -> OutcomeUnknownError | None:
+    """What a call that failed for good raises when its outcome is unknown (else ``None``).
+
+    An UNSAFE call cut off in flight by the deadline, and a KEYED call any of whose
+    tries may have reached WeCom (whatever its last try met: a state-dependent
+    refusal such as 95001 may be the first try's own doing).
+    """
+    if isinstance(exc, OutcomeUnknownError) or endpoint.safety not in (Safety.UNSAFE, Safety.KEYED):
+        return None
+    cut_off = isinstance(exc, RequestTimeoutError) and exc.reason == "deadline" and state.in_flight
+    if cut_off or (endpoint.safety is Safety.KEYED and state.ambiguous):
+        reason = "deadline" if cut_off else getattr(exc, "reason", "") or type(exc).__name__
+        return OutcomeUnknownError(endpoint.path, endpoint.check, reason=reason)
+    return None

@@ -7,8 +7,10 @@ shares the token cache, the refresh and the calls-per-second budget through Redi
   sure one process, not each of them, calls ``gettoken`` when it is due.
 - :class:`RedisRateLimiter` hands out send slots, spaced by Redis' own clock, to
   every process that shares the budget.
+- :class:`RedisCursorStore` keeps every account's ``sync_msg`` cursor and lets one
+  process at a time consume an account (a lease, taken over after a crash).
 
-Both fall back to in-process behaviour while Redis is unreachable (one warning per
+The token store and the limiter fall back to in-process behaviour while Redis is unreachable (one warning per
 outage) and go back to Redis when it answers again. :meth:`KfClient.for_fleet
 <wecom_kf_async.KfClient.for_fleet>` wires both in one line.
 
@@ -24,14 +26,18 @@ from ._redis import (
     DEFAULT_SHARED_HEADROOM,
     connect,
 )
+from .cursors import DEFAULT_LEASE_TTL, RedisCursorLease, RedisCursorStore
 from .limiter import RedisRateLimiter
 from .tokens import RedisTokenStore
 
 __all__ = [
+    "DEFAULT_LEASE_TTL",
     "DEFAULT_LOCK_TTL",
     "DEFAULT_NAMESPACE",
     "DEFAULT_RECHECK_INTERVAL",
     "DEFAULT_SHARED_HEADROOM",
+    "RedisCursorLease",
+    "RedisCursorStore",
     "RedisRateLimiter",
     "RedisTokenStore",
     "connect",

@@ -8,6 +8,7 @@ from .accounts import AccountsAPI
 from .corp import CorpAPI
 from .customers import CustomersAPI
 from .media import MediaAPI
+from .messages import MessagesAPI
 from .servicers import ServicersAPI
 from .sessions import SessionsAPI
 from .statistics import StatisticsAPI
@@ -17,6 +18,7 @@ __all__ = [
     "CorpAPI",
     "CustomersAPI",
     "MediaAPI",
+    "MessagesAPI",
     "ServicersAPI",
     "SessionsAPI",
     "StatisticsAPI",

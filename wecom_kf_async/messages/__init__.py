@@ -1,0 +1,57 @@
+"""Messages: the send builders, the ``sync_msg`` stream and where it keeps its cursors.
+
+Every public name is also exported from :mod:`wecom_kf_async`.
+"""
+
+from .builders import (
+    EVENT_MSGTYPES,
+    Click,
+    File,
+    Image,
+    Link,
+    Location,
+    Menu,
+    MenuItem,
+    MenuMiniProgram,
+    MenuText,
+    MiniProgram,
+    Sendable,
+    Text,
+    Video,
+    View,
+    Voice,
+)
+from .cursors import (
+    CursorLease,
+    CursorStore,
+    ExclusiveCursorStore,
+    FileCursorStore,
+    InMemoryCursorStore,
+)
+from .stream import DEFAULT_DEDUP_WINDOW, MessageStream
+
+__all__ = [
+    "DEFAULT_DEDUP_WINDOW",
+    "EVENT_MSGTYPES",
+    "Click",
+    "CursorLease",
+    "CursorStore",
+    "ExclusiveCursorStore",
+    "File",
+    "FileCursorStore",
+    "Image",
+    "InMemoryCursorStore",
+    "Link",
+    "Location",
+    "Menu",
+    "MenuItem",
+    "MenuMiniProgram",
+    "MenuText",
+    "MessageStream",
+    "MiniProgram",
+    "Sendable",
+    "Text",
+    "Video",
+    "View",
+    "Voice",
+]

@@ -1,0 +1,238 @@
+"""``kf/sync_msg``, ``kf/send_msg`` and ``kf/send_msg_on_event`` (``kf.messages``)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Final
+
+from .. import _checks
+from .._endpoints import ENDPOINTS, SYNC_MSG_WITHOUT_TOKEN, Endpoint
+from .._errors import InvalidResponseError, OutcomeUnknownError, SendOutcomeUnknownError
+from ..messages.builders import EVENT_MSGTYPES, Sendable
+from ..messages.cursors import CursorStore, InMemoryCursorStore
+from ..messages.stream import DEFAULT_DEDUP_WINDOW, MessageStream
+from ..models import SyncPage, structure_messages
+from ._base import Resource
+
+__all__ = ["MAX_SYNC_LIMIT", "MessagesAPI", "new_msgid"]
+
+SYNC_MSG = ENDPOINTS["kf/sync_msg"]
+SEND_MSG = ENDPOINTS["kf/send_msg"]
+SEND_MSG_ON_EVENT = ENDPOINTS["kf/send_msg_on_event"]
+
+#: Messages one ``sync_msg`` call returns at most (also its default).
+MAX_SYNC_LIMIT: Final = 1000
+#: ``voice_format``: 0 AMR (WeCom's default), 1 SILK.
+_VOICE_FORMATS: Final = (0, 1)
+
+
+def new_msgid() -> str:
+    """A fresh msgid: 32 characters of ``[0-9a-zA-Z_-]``, as WeCom allows (192 random bits)."""
+    return secrets.token_urlsafe(24)
+
+
+class MessagesAPI(Resource):
+    """Read messages (``sync``, ``stream``) and answer them (``send``, ``send_on_event``).
+
+    ``sync_msg`` without a callback's token waits on a strict budget of its own
+    (``kf/sync_msg:no_token``, 1 call/s by default); with a token it waits on the
+    ``kf/sync_msg`` budget.
+    """
+
+    async def sync(
+        self,
+        cursor: str | None = None,
+        token: str | None = None,
+        open_kfid: str | None = None,
+        limit: int = MAX_SYNC_LIMIT,
+        *,
+        voice_format: int | None = None,
+    ) -> SyncPage:
+        """One ``sync_msg`` call: a page of typed messages.
+
+        Args:
+            cursor: Where to go on from (``next_cursor`` of the previous page;
+                ``None``: the oldest message of the last 3 days).
+            token: The ``Token`` of a ``kf_msg_or_event`` callback (valid 10
+                minutes); without one WeCom limits the call strictly.
+            open_kfid: Only this account's messages.
+            limit: Messages per page, 1 to 1000.
+            voice_format: 0 AMR (default), 1 SILK.
+
+        Returns:
+            The page. A message of an unknown type, or of a known type with a field
+            of an unexpected shape, comes as ``UnknownMessage`` / ``UnknownEvent``
+            with ``.raw``: nothing is dropped.
+
+        Raises:
+            InvalidSyncTokenError: 95007, the token is invalid or spent.
+            SyncCursorError: The cursor is invalid or expired.
+        """
+        body: dict[str, Any] = {"limit": _checks.bounded_int("limit", limit, 1, MAX_SYNC_LIMIT)}
+        if cursor is not None:
+            body["cursor"] = _checks.cursor(cursor)
+        if token is not None:
+            body["token"] = _checks.sync_token(token)
+        if open_kfid is not None:
+            body["open_kfid"] = _checks.open_kfid(open_kfid)
+        if voice_format is not None:
+            if voice_format not in _VOICE_FORMATS or isinstance(voice_format, bool):
+                raise ValueError(f"voice_format must be 0 (AMR) or 1 (SILK), got {voice_format!r}")
+            body["voice_format"] = voice_format
+        endpoint = SYNC_MSG if token is not None else SYNC_MSG_WITHOUT_TOKEN
+        return _page(await self._call(endpoint, body), endpoint)
+
+    def stream(
+        self,
+        open_kfid: str,
+        *,
+        token: str | None = None,
+        cursors: CursorStore | None = None,
+        limit: int = MAX_SYNC_LIMIT,
+        dedup_window: int = DEFAULT_DEDUP_WINDOW,
+    ) -> MessageStream:
+        """Every message of *open_kfid* from its saved cursor on, page after page.
+
+        Pages until ``has_more`` is 0 (an empty page with ``has_more`` 1 does not
+        stop it). The cursor of a page is saved in *cursors* only after every
+        message of the page has been taken: at least once, never lost. Messages
+        seen in this stream are dropped by msgid. *token* (a callback's) is used
+        until WeCom says it is spent (95007), then the stream goes on without it.
+        With an :class:`ExclusiveCursorStore` (fleet mode), one process at a time
+        consumes the account; the others leave a note and return at once, and the
+        holder pulls once more for them.
+
+        Args:
+            open_kfid: The account.
+            token: The ``Token`` of the callback that woke you, if any.
+            cursors: Where cursors are kept (default: in memory, for this stream).
+            limit: Messages per page.
+            dedup_window: How many recent msgids are remembered to drop duplicates.
+
+        Returns:
+            A :class:`MessageStream` to iterate with ``async for``.
+        """
+        kfid = _checks.open_kfid(open_kfid)
+        size = _checks.bounded_int("limit", limit, 1, MAX_SYNC_LIMIT)
+        window = _checks.bounded_int("dedup_window", dedup_window, 1, 10_000_000)
+        if token is not None:
+            _checks.sync_token(token)
+        if cursors is not None and not isinstance(cursors, CursorStore):
+            raise TypeError("cursors must be a CursorStore (async get/set per open_kfid)")
+
+        async def fetch(cursor: str | None, page_token: str | None) -> SyncPage:
+            return await self.sync(cursor=cursor, token=page_token, open_kfid=kfid, limit=size)
+
+        return MessageStream(
+            fetch,
+            kfid,
+            cursors=cursors if cursors is not None else InMemoryCursorStore(),
+            token=token,
+            dedup_window=window,
+        )
+
+    async def send(
+        self,
+        external_userid: str,
+        open_kfid: str,
+        message: Sendable,
+        *,
+        msgid: str | None = None,
+    ) -> str:
+        """Send *message* to a customer from a KF account; return its msgid.
+
+        A ``msgid`` is always sent: yours, or a new one. A retry after a failure
+        that may have reached WeCom carries the same one, and WeCom's "this msgid was
+        used" answer to it counts as success: the message goes out at most once.
+
+        Args:
+            external_userid: The customer.
+            open_kfid: The account that sends.
+            message: A builder: ``Text(...)``, ``Image(...)``, ``Menu(...)``, ...
+            msgid: Your id for the message (at most 32 bytes of ``[0-9a-zA-Z_-]``,
+                unique per account).
+
+        Returns:
+            The msgid (WeCom accepted the message; delivery is not guaranteed:
+            watch for ``MsgSendFailEvent``).
+
+        Raises:
+            SendLimitError: 95001, the customer's 5 messages in 48 hours are used.
+            SendNotAllowedError: 95018, the session's state does not allow sending.
+            ConversationEndedError: 95013.
+            SendOutcomeUnknownError: The message may or may not have gone out;
+                ``.msgid`` names it.
+        """
+        body = {
+            "touser": _checks.external_userid(external_userid, "external_userid"),
+            "open_kfid": _checks.open_kfid(open_kfid),
+        }
+        return await self._send(SEND_MSG, body, message, msgid)
+
+    async def send_on_event(self, code: str, message: Sendable, *, msgid: str | None = None) -> str:
+        """Answer an event with its code (a welcome message, a closing message); return the msgid.
+
+        Only text and menu messages are accepted here. A code serves one message:
+        a ``welcome_code`` lives 20 seconds, a ``msg_code`` longer.
+
+        Args:
+            code: ``EnterSessionEvent.welcome_code``, or a ``msg_code`` from a
+                session change.
+            message: ``Text(...)`` or ``Menu(...)``.
+            msgid: Your id for the message (see :meth:`send`).
+
+        Raises:
+            EventCodeError: The code expired or was used.
+            SendOutcomeUnknownError: See :meth:`send`.
+        """
+        if isinstance(message, Sendable) and message.msgtype not in EVENT_MSGTYPES:
+            raise ValueError(
+                f"send_on_event takes only {', '.join(sorted(EVENT_MSGTYPES))} messages, "
+                f"not {message.msgtype}"
+            )
+        body = {"code": _checks.text("code", code, max_bytes=_checks.MAX_EVENT_CODE_BYTES)}
+        return await self._send(SEND_MSG_ON_EVENT, body, message, msgid)
+
+    async def _send(
+        self, endpoint: Endpoint, body: dict[str, Any], message: Sendable, msgid: str | None
+    ) -> str:
+        if not isinstance(message, Sendable):
+            raise TypeError(
+                f"message must be a message builder (Text, Image, Menu, ...), "
+                f"got {type(message).__name__}"
+            )
+        key = new_msgid() if msgid is None else _checks.msgid(msgid)
+        body.update({"msgid": key, "msgtype": message.msgtype, message.msgtype: message.body()})
+        try:
+            await self._call(endpoint, body)
+        except OutcomeUnknownError as exc:
+            raise SendOutcomeUnknownError(
+                endpoint.path, exc.check, msgid=key, reason=exc.reason
+            ) from exc.__cause__
+        return key
+
+
+def _page(data: dict[str, Any], endpoint: Endpoint) -> SyncPage:
+    """The page in WeCom's answer, each field checked; a malformed message never sinks it."""
+    raw = data.get("msg_list")
+    next_cursor = data.get("next_cursor")
+    has_more = data.get("has_more", 0)
+    if raw is None:
+        raw = []
+    if not isinstance(raw, list):
+        raise _bad(endpoint, "msg_list is not a list")
+    if next_cursor is not None and not isinstance(next_cursor, str):
+        raise _bad(endpoint, "next_cursor is not a string")
+    if has_more not in (0, 1) or isinstance(has_more, float):
+        raise _bad(endpoint, "has_more is neither 0 nor 1")
+    return SyncPage(
+        messages=structure_messages(raw), next_cursor=next_cursor or None, has_more=bool(has_more)
+    )
+
+
+def _bad(endpoint: Endpoint, what: str) -> InvalidResponseError:
+    return InvalidResponseError(
+        f"{endpoint.path} answered a page of the wrong shape: {what}",
+        path=endpoint.path,
+        reason="bad shape",
+    )
