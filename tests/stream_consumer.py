@@ -40,10 +40,8 @@ async def main(config: dict[str, Any]) -> None:
         rate_limit=None,
         rate_limits={"kf/sync_msg:no_token": None},
     ) as kf:
-        with open(config["out"], "a", encoding="utf-8") as out:
-            stream = kf.messages.stream(
-                config["open_kfid"], cursors=store, limit=config["limit"]
-            )
+        with open(config["out"], "a", encoding="utf-8") as out:  # noqa: ASYNC230 - a test log
+            stream = kf.messages.stream(config["open_kfid"], cursors=store, limit=config["limit"])
             async for message in stream:
                 out.write(f"{config['name']} {message.msgid}\n")
                 out.flush()

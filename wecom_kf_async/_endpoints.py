@@ -11,9 +11,9 @@ import attrs
 
 __all__ = [
     "ENDPOINTS",
-    "Endpoint",
     "EXTRA_BUDGETS",
     "SYNC_MSG_WITHOUT_TOKEN",
+    "Endpoint",
     "Safety",
     "endpoint_for",
     "markdown_table",
@@ -94,9 +94,7 @@ _I, _K, _U = Safety.IDEMPOTENT, Safety.KEYED, Safety.UNSAFE
 #: unverified: change it here when WeCom's is known.)
 _MSGID_USED = frozenset({95010})
 
-_SENT_CHECK = (
-    "watch for a msg_send_fail event naming this msgid; the message went out at most once"
-)
+_SENT_CHECK = "watch for a msg_send_fail event naming this msgid; the message went out at most once"
 
 _ROWS = (
     Endpoint(path="gettoken", doc_page=91039, method="GET", authed=False, summary="access token"),

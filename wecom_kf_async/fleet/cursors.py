@@ -29,7 +29,7 @@ from .._constants import LOGGER_NAME
 from .._errors import LeaseLostError
 from ._redis import DEFAULT_NAMESPACE, Redis, check_namespace, open_client, positive, text
 
-__all__ = ["DEFAULT_LEASE_TTL", "RedisCursorStore", "RedisCursorLease"]
+__all__ = ["DEFAULT_LEASE_TTL", "RedisCursorLease", "RedisCursorStore"]
 
 logger = logging.getLogger(LOGGER_NAME)
 
