@@ -11,8 +11,9 @@ shares the token cache, the refresh and the calls-per-second budget through Redi
   process at a time consume an account (a lease, taken over after a crash).
 
 The token store and the limiter fall back to in-process behaviour while Redis is
-unreachable (one warning per outage) and go back to Redis when it answers again. :meth:`KfClient.for_fleet
-<wecom_kf_async.KfClient.for_fleet>` wires both in one line.
+unreachable (one warning per outage) and go back to Redis when it answers again.
+:meth:`KfClient.for_fleet <wecom_kf_async.KfClient.for_fleet>` wires both in one
+line.
 
 Needs the ``redis`` extra: ``pip install 'wecom_kf_async[redis]'``.
 """
