@@ -18,6 +18,7 @@ BENCHMARKS: dict[str, str] = {
     "saturation": "rate_limit=100: achieved rate and the server's busiest 1 s window",
     "cpu": "json.loads + structuring 100,000 customers vs json.loads alone",
     "messages": "json.loads + structuring 100,000 sync_msg messages of mixed types vs json.loads",
+    "stream": "kf.messages.stream over 1,000,000 messages: peak RSS growth (flat memory)",
     "scale": "1,000,000 ids: batch_get vs iter_batch_get wall time and peak RSS",
     "fleet": "4 processes sharing 40 calls/s on Redis: RedisRateLimiter vs limits",
 }
