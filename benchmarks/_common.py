@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+import resource
 import statistics
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -192,3 +194,23 @@ def verdict(ok: bool, text: str) -> bool:
     """Print a PASS/MISS line and return *ok*."""
     print(f"{'PASS' if ok else 'MISS'}: {text}")
     return ok
+
+
+def max_rss_bytes() -> int:
+    """This process's peak resident set size, in bytes.
+
+    On Linux ``ru_maxrss`` carries over through ``execve`` the peak of the parent at
+    the time it spawned the child (after the other benchmarks ran, that can be
+    hundreds of MB and would hide the growth), so the peak of this process's own
+    address space, ``VmHWM`` in ``/proc/self/status``, is read first.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports KiB, macOS bytes.
+    return peak if sys.platform == "darwin" else peak * 1024

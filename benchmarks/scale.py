@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from wecom_kf_async.testing import serve_in_subprocess
 from ._common import (
     Settings,
     make_ids,
+    max_rss_bytes,
     print_header,
     print_table,
     ratio,
@@ -46,31 +46,11 @@ _RESULT_PREFIX = "RESULT "
 _CHILD_TIMEOUT = 600.0
 
 
-def _max_rss_bytes() -> int:
-    """This process's peak resident set size, in bytes.
-
-    On Linux ``ru_maxrss`` carries over through ``execve`` the peak of the parent at
-    the time it spawned the child (after the other benchmarks ran, that can be
-    hundreds of MB and would hide the growth), so the peak of this process's own
-    address space, ``VmHWM`` in ``/proc/self/status``, is read first.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024  # kB
-    except OSError:
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    # Linux reports KiB, macOS bytes.
-    return peak if sys.platform == "darwin" else peak * 1024
-
-
 async def _child(mode: str, base_url: str) -> dict[str, Any]:
     ids = make_ids(IDS)
     async with sim_client(base_url, max_concurrency=CONCURRENCY) as kf:
         await kf.tokens.get()
-        baseline = _max_rss_bytes()
+        baseline = max_rss_bytes()
         start = time.perf_counter()
         if mode == "batch_get":
             result = await kf.customers.batch_get(ids)
@@ -81,7 +61,7 @@ async def _child(mode: str, base_url: str) -> dict[str, Any]:
                 customers += len(page.customers)
                 failed += len(page.failed)
         wall = time.perf_counter() - start
-        peak = _max_rss_bytes()
+        peak = max_rss_bytes()
     return {
         "mode": mode,
         "wall": wall,

@@ -27,8 +27,7 @@ import httpx
 from wecom_kf_async import InMemoryCursorStore
 from wecom_kf_async.testing import serve_in_subprocess
 
-from ._common import Settings, print_header, print_table, sim_client, verdict
-from .scale import _max_rss_bytes
+from ._common import Settings, max_rss_bytes, print_header, print_table, sim_client, verdict
 
 MESSAGES = 1_000_000
 TARGET_MB = 50.0
@@ -38,21 +37,21 @@ _RESULT_PREFIX = "RESULT "
 async def _child(base_url: str, open_kfid: str) -> dict[str, Any]:
     async with sim_client(base_url, rate_limits={"kf/sync_msg:no_token": None}) as kf:
         await kf.messages.sync(open_kfid=open_kfid, limit=1000)  # warm: models, connection
-        baseline = _max_rss_bytes()
+        baseline = max_rss_bytes()
         start = time.perf_counter()
         count = 0
         at_100k = 0
         async for _message in kf.messages.stream(open_kfid, cursors=InMemoryCursorStore()):
             count += 1
             if count == 100_000:
-                at_100k = _max_rss_bytes()
+                at_100k = max_rss_bytes()
         wall = time.perf_counter() - start
     return {
         "count": count,
         "wall": wall,
         "baseline": baseline,
         "at_100k": at_100k,
-        "peak": _max_rss_bytes(),
+        "peak": max_rss_bytes(),
     }
 
 
