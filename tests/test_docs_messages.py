@@ -14,9 +14,14 @@ def test_the_echo_bot_of_the_guide_runs_and_answers(tmp_path: Path) -> None:
     """Its first Python block, run in a fresh interpreter, prints the two answers sent."""
     (block, *_) = re.findall(r"```python\n(.*?)```", GUIDE.read_text(encoding="utf-8"), re.S)
     script = tmp_path / "echo_bot.py"
-    script.write_text(block.replace("/tmp/cursors.json", str(tmp_path / "cursors.json")))
+    script.write_text(block, encoding="utf-8")
     done = subprocess.run(  # noqa: S603 - this interpreter, a file of ours
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert "Welcome! Ask me anything." in done.stdout

@@ -52,3 +52,43 @@ async def outcome_unknown(kf: KfClient) -> str:
     except OutcomeUnknownError as exc:
         return exc.check + (exc.path or "") + exc.reason
     return ""
+
+
+async def messaging(kf: KfClient, open_kfid: str) -> list[str]:
+    from wecom_kf_async import (
+        Click,
+        EnterSessionEvent,
+        FileCursorStore,
+        KfMessage,
+        Menu,
+        MessageStream,
+        SendOutcomeUnknownError,
+        SyncPage,
+        Text,
+        TextMessage,
+        View,
+    )
+    from wecom_kf_async.fleet import RedisCursorStore
+
+    page: SyncPage = await kf.messages.sync(cursor=None, token=None, open_kfid=None, limit=1000)
+    out = [m.msgid for m in page.messages]
+    stream: MessageStream = kf.messages.stream(
+        open_kfid, token="t", cursors=FileCursorStore("cursors.json")
+    )
+    async for message in stream:
+        item: KfMessage = message
+        match item:
+            case TextMessage(text=text):
+                out.append(text.content)
+            case EnterSessionEvent(welcome_code=code) if code:
+                out.append(await kf.messages.send_on_event(code, Text("Welcome")))
+    saved: bool = await stream.ack()
+    out.append(str(saved))
+    fleet_stream = kf.messages.stream(open_kfid, cursors=RedisCursorStore("redis://r/0"))
+    await fleet_stream.aclose()
+    try:
+        menu = Menu(head="Pick one", items=[Click("1", "Price"), View("https://x", "Site")])
+        out.append(await kf.messages.send("wmA", open_kfid, menu, msgid="m1"))
+    except SendOutcomeUnknownError as exc:
+        out.append(exc.msgid)
+    return out
