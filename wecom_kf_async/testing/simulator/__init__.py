@@ -26,6 +26,7 @@ from ._stats import SimulatorStats
 from ._types import SIM_CORP_ID, SIM_SECRET, ApiError, Call, Fault, Route
 from ._wire import ASGIApp
 from .accounts import AccountsMixin
+from .callbacks import CALLBACK_TIMEOUT, CallbackPush, CallbacksMixin, UrlCheck
 from .customers import BATCHGET_MAX_IDS, CUSTOMER_BATCHGET, CustomersMixin
 from .media import MediaMixin
 from .messages import MessagesMixin
@@ -39,6 +40,7 @@ from .upgrade import UpgradeMixin
 
 __all__ = [
     "BATCHGET_MAX_IDS",
+    "CALLBACK_TIMEOUT",
     "CUSTOMER_BATCHGET",
     "ERR_CURSOR_INVALID",
     "ERR_EVENT_CODE_INVALID",
@@ -57,11 +59,13 @@ __all__ = [
     "ASGIApp",
     "ApiError",
     "Call",
+    "CallbackPush",
     "EventCode",
     "Fault",
     "Route",
     "SimSent",
     "SimulatorStats",
+    "UrlCheck",
     "WeComSimulator",
 ]
 
@@ -70,7 +74,10 @@ __all__ = [
 # then accounts (whose avatars are media), then what lives on accounts, and the
 # message log last (its demo conversation needs the demo session). The message
 # mixins come before ControlMixin: they add to configure() and /__sim__/messages.
+# CallbacksMixin comes first: it wraps customer_says() / customer_enters() to push
+# callbacks (auto_callback) around what MessagesMixin logs.
 class WeComSimulator(
+    CallbacksMixin,
     SendMixin,
     SyncMixin,
     MessagesMixin,
@@ -103,6 +110,11 @@ class WeComSimulator(
     ``sync_msg`` (knobs :attr:`empty_pages`, :meth:`script_pages`,
     :attr:`sync_msg_without_token_per_minute`, tokens from :meth:`callback_token`);
     what ``send_msg`` accepted is in :attr:`sent`. Counters are in :attr:`stats`.
+
+    As WeCom, it pushes encrypted ``kf_msg_or_event`` callbacks to the app under
+    test (a URL or an ASGI app): :meth:`set_callback`, :meth:`push_callback`,
+    :meth:`repeat_callback`, :meth:`verify_callback_url`, :attr:`auto_callback` with
+    :meth:`drain_callbacks`; what was sent and answered is in :attr:`callbacks`.
 
     Time comes from ``clock`` (seconds, like :func:`time.time`) and waiting goes
     through ``sleep`` (like :func:`asyncio.sleep`), so tests can drive both.
