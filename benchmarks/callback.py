@@ -13,6 +13,9 @@ field before timing. URL verification (``verify_url`` against wechatpy's
 ``check_signature``) is printed too, without a target. Target: subject <= 1.0x
 wechatpy per request.
 
+Part ``latency`` (``benchmarks/callback_latency.py``): p99 answer latency at 500
+callbacks/s over loopback, ``KfBot.asgi_app()`` against a bare ASGI endpoint.
+
 Each part is a function ``(Settings) -> bool``; :data:`PARTS` lists them in order.
 """
 
@@ -39,6 +42,7 @@ from ._common import (
     time_sync,
     verdict,
 )
+from .callback_latency import latency
 
 REQUESTS = 2_000
 TARGET = 1.0
@@ -197,7 +201,7 @@ def post_path(settings: Settings) -> bool:
 
 
 #: The parts of this benchmark, run in order by :func:`run`.
-PARTS: list[Callable[[Settings], bool]] = [post_path]
+PARTS: list[Callable[[Settings], bool]] = [post_path, latency]
 
 
 def run(settings: Settings) -> bool:
