@@ -227,3 +227,42 @@ async def test_the_asgi_lifespan_starts_and_stops_the_bot(
     await app({"type": "lifespan"}, inbox.get, send)  # type: ignore[arg-type]
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert not bot.running
+
+
+async def test_the_simulators_callback_repeated_three_times_causes_one_pull(
+    setup: tuple[KfBot, httpx.AsyncClient, str, list[str]],
+    sim: WeComSimulator,
+) -> None:
+    """WeCom's repeats of one callback (same Token) are answered, and pulled once."""
+    bot, _, kfid, seen = setup
+    sim.set_callback(bot.asgi_app(), token=TOKEN, encoding_aes_key=KEY)
+    sim.customer_says(kfid, "wmA", Text("once"))
+    push = await sim.push_callback(kfid)
+    repeats = await sim.repeat_callback(push, times=3)
+    assert [r.status for r in (push, *repeats)] == [200] * 4
+    await until(lambda: seen == ["once"], limit=100_000)
+    assert bot.pulls == {kfid: 1}
+
+
+async def test_200_callbacks_in_a_burst_cause_at_most_two_pulls(
+    setup: tuple[KfBot, httpx.AsyncClient, str, list[str]],
+    sim: WeComSimulator,
+) -> None:
+    """200 signed callbacks for one account at once: all answered, two pulls, each text once."""
+    bot, _, kfid, seen = setup
+    sim.set_callback(bot.asgi_app(), token=TOKEN, encoding_aes_key=KEY)
+    for n in range(30):
+        sim.customer_says(kfid, "wmA", Text(f"m{n}"))
+    gate = asyncio.Event()
+    sim.hold = gate  # the first pull waits while the burst arrives
+    first = await sim.push_callback(kfid)
+    await until(lambda: sim.stats.in_flight >= 1, limit=100_000)
+    rest = await asyncio.gather(*(sim.push_callback(kfid) for _ in range(199)))
+    assert all(push.status == 200 for push in (first, *rest))
+    gate.set()
+    await until(
+        lambda: len(seen) == 30 and not any(lane.task for lane in bot._lanes.values()),
+        limit=100_000,
+    )
+    assert bot.pulls[kfid] <= 2
+    assert sorted(seen) == sorted(f"m{n}" for n in range(30))
