@@ -214,3 +214,22 @@ def max_rss_bytes() -> int:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # Linux reports KiB, macOS bytes.
     return peak if sys.platform == "darwin" else peak * 1024
+
+
+def time_interleaved(
+    subjects: dict[str, Callable[[], int]], repeats: int, expected: int
+) -> dict[str, list[float]]:
+    """Seconds of each subject over interleaved repeats, after one warm-up run each.
+
+    Every subject returns how many items it handled; a count other than *expected*
+    (something lost) raises.
+    """
+    for go in subjects.values():
+        go()
+    seconds: dict[str, list[float]] = {name: [] for name in subjects}
+    for name in interleaved(list(subjects), repeats):
+        elapsed, count = time_sync(subjects[name])
+        if count != expected:
+            raise RuntimeError(f"{name} handled {count} items, expected {expected}")
+        seconds[name].append(elapsed)
+    return seconds

@@ -34,12 +34,11 @@ from wecom_kf_async.callback import CallbackCrypto, parse_callback
 
 from ._common import (
     Settings,
-    interleaved,
     median,
     print_header,
     print_table,
     ratio,
-    time_sync,
+    time_interleaved,
     verdict,
 )
 from .callback_latency import latency
@@ -134,14 +133,7 @@ def _over(requests: list[Any], handle: Callable[[Any], object]) -> Callable[[], 
 
 def _timed(subjects: dict[str, Callable[[], int]], repeats: int, count: int) -> dict[str, float]:
     """Median seconds of each subject over interleaved repeats (after one warm-up)."""
-    for go in subjects.values():
-        go()
-    seconds: dict[str, list[float]] = {name: [] for name in subjects}
-    for name in interleaved(list(subjects), repeats):
-        elapsed, done = time_sync(subjects[name])
-        if done != count:
-            raise RuntimeError(f"{name} handled {done} requests, expected {count}")
-        seconds[name].append(elapsed)
+    seconds = time_interleaved(subjects, repeats, count)
     return {name: median(values) for name, values in seconds.items()}
 
 

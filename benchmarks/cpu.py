@@ -23,13 +23,12 @@ from wecom_kf_async.testing import WeComSimulator
 
 from ._common import (
     Settings,
-    interleaved,
     make_ids,
     median,
     print_header,
     print_table,
     ratio,
-    time_sync,
+    time_interleaved,
     verdict,
 )
 
@@ -88,14 +87,7 @@ def run(settings: Settings) -> bool:
     for label, body in bodies.items():
         subjects[f"json.loads, {label}"] = _loads(body)
         subjects[f"json.loads + structure, {label}"] = _loads_and_structure(body)
-    for go in subjects.values():  # warm-up
-        go()
-    seconds: dict[str, list[float]] = {name: [] for name in subjects}
-    for name in interleaved(list(subjects), repeats):
-        elapsed, count = time_sync(subjects[name])
-        if count != CUSTOMERS:
-            raise RuntimeError(f"{name} gave {count} customers, expected {CUSTOMERS}")
-        seconds[name].append(elapsed)
+    seconds = time_interleaved(subjects, repeats, CUSTOMERS)
 
     print_header(
         "cpu",

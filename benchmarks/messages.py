@@ -25,12 +25,11 @@ from wecom_kf_async.testing.samples import EVENT_SAMPLES, MESSAGE_SAMPLES
 
 from ._common import (
     Settings,
-    interleaved,
     median,
     print_header,
     print_table,
     ratio,
-    time_sync,
+    time_interleaved,
     verdict,
 )
 
@@ -164,14 +163,7 @@ def run(settings: Settings) -> bool:
     for label, body in pages.items():
         subjects[f"json.loads, {label}"] = _loads(body)
         subjects[f"json.loads + structure, {label}"] = _loads_and_structure(body)
-    for go in subjects.values():  # warm-up
-        go()
-    seconds: dict[str, list[float]] = {name: [] for name in subjects}
-    for name in interleaved(list(subjects), repeats):
-        elapsed, count = time_sync(subjects[name])
-        if count != MESSAGES:
-            raise RuntimeError(f"{name} gave {count} messages, expected {MESSAGES}")
-        seconds[name].append(elapsed)
+    seconds = time_interleaved(subjects, repeats, MESSAGES)
 
     print_header(
         "messages",
