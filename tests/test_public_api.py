@@ -263,3 +263,60 @@ def test_fleet_module_surface_is_pinned_and_documented() -> None:
         fleet.RedisTokenStore("redis://127.0.0.1/15"), wecom_kf_async.SharedTokenStore
     )
     assert wecom_kf_async.KfClient.for_fleet.__doc__
+
+
+INSTRUMENTATION_ALL = {
+    "EVENTS_LOGGER",
+    "AttemptStarted",
+    "CallFinished",
+    "CallStarted",
+    "CallbackAnswered",
+    "CallbackReceived",
+    "CallbackRejected",
+    "HandlerFailed",
+    "HandlerFinished",
+    "HandlerStarted",
+    "Hook",
+    "Hooks",
+    "InstrumentationEvent",
+    "LoggingInstrumentation",
+    "OpenTelemetryInstrumentation",
+    "PrometheusInstrumentation",
+    "PullFinished",
+    "PullStarted",
+    "RateLimitWaited",
+    "RequestFinished",
+    "RetryScheduled",
+    "StatsInstrumentation",
+    "SyncPageTaken",
+    "ThrottleChanged",
+    "TokenRefreshed",
+    "get_default_instrumentation",
+    "set_default_instrumentation",
+}
+
+
+def test_instrumentation_surface_is_pinned_and_documented() -> None:
+    """``wecom_kf_async.instrumentation`` exports exactly its names, each documented.
+
+    The Prometheus and OpenTelemetry hooks load their extras' packages only when
+    first asked for; every event is frozen and carries no secret-looking field.
+    """
+    import attrs
+
+    from wecom_kf_async import instrumentation
+
+    assert set(instrumentation.__all__) == INSTRUMENTATION_ALL
+    for name in INSTRUMENTATION_ALL:
+        obj = getattr(instrumentation, name)
+        if inspect.isclass(obj) or inspect.isroutine(obj):
+            assert obj.__doc__
+            assert obj.__doc__.strip()
+        if inspect.isclass(obj) and issubclass(obj, instrumentation.InstrumentationEvent):
+            fields = {field.name for field in attrs.fields(obj)}
+            forbidden = {"token", "access_token", "secret", "content", "text", "nickname", "body"}
+            assert not fields & forbidden, obj
+            with pytest.raises(attrs.exceptions.FrozenInstanceError):
+                setattr(obj.__new__(obj), "path", "x")  # noqa: B010 - frozen, any field
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        _ = instrumentation.Nope

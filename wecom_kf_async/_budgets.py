@@ -9,6 +9,8 @@ from types import MappingProxyType
 
 from ._endpoints import ENDPOINTS, EXTRA_BUDGETS, Endpoint
 from ._limiter import AdaptiveThrottle, LocalRateLimiter, RateLimiter
+from .instrumentation._hooks import Hooks
+from .instrumentation.events import ThrottleChanged
 
 __all__ = ["Budgets", "LimiterFactory", "check_rate", "check_rate_limits"]
 
@@ -63,7 +65,9 @@ class Budgets:
         shared: RateLimiter | None = None,
         monotonic: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        hooks: Hooks | None = None,
     ) -> None:
+        self._hooks = hooks
         self.rate_limit = rate_limit
         #: Per-path overrides, as given.
         self.rate_limits: Mapping[str, float | None] = MappingProxyType(dict(rate_limits))
@@ -99,9 +103,19 @@ class Budgets:
         throttle = self._throttles.get(path)
         if throttle is None:
             throttle = self._throttles[path] = AdaptiveThrottle(
-                clock=self._monotonic, sleep=self._sleep
+                clock=self._monotonic, sleep=self._sleep, on_change=self._reporter(path)
             )
         return throttle
+
+    def _reporter(self, path: str) -> Callable[[float | None], None] | None:
+        hooks = self._hooks
+        if hooks is None or not hooks.wants(ThrottleChanged):
+            return None
+
+        def report(rate: float | None) -> None:
+            hooks.emit(ThrottleChanged(path=path, rate=rate))
+
+        return report
 
     @property
     def throttles(self) -> Mapping[str, AdaptiveThrottle]:

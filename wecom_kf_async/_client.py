@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, Self
 
@@ -28,6 +28,7 @@ from ._redact import install_log_redaction
 from ._retry import RetryPolicy
 from ._token import InMemoryTokenStore, TokenManager, TokenStore
 from ._transport import attempt_limit, default_transport
+from .instrumentation._hooks import Hook, Hooks, get_default_instrumentation
 from .models import CorpQualification
 from .resources import (
     AccountsAPI,
@@ -107,6 +108,10 @@ class KfClient:
             fresh, how long a failed refresh is remembered.
         sleep: The coroutine used to wait between retries and when throttled.
         rng: Random source for backoff and refresh jitter.
+        instrumentation: Hooks that receive the client's events (calls, attempts,
+            retries, refreshes, waits; see :mod:`wecom_kf_async.instrumentation`).
+            Default: :func:`~wecom_kf_async.instrumentation.set_default_instrumentation`'s,
+            else ``[LoggingInstrumentation()]``; ``[]`` for none.
     """
 
     def __init__(
@@ -129,6 +134,7 @@ class KfClient:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        instrumentation: Sequence[Hook] | None = None,
     ) -> None:
         self.corp_id = _check_str("corp_id", corp_id)
         _check_str("secret", secret)
@@ -158,6 +164,10 @@ class KfClient:
         self._http: httpx.AsyncClient | None = http_client
         self._closers: list[Callable[[], Awaitable[None]]] = []
         rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        #: The instrumentation hooks every call reports to.
+        self.instrumentation = Hooks(
+            get_default_instrumentation() if instrumentation is None else instrumentation
+        )
         self._pipeline = Pipeline(
             corp_id=corp_id,
             secret=secret,
@@ -170,6 +180,7 @@ class KfClient:
                 shared=rate_limiter,
                 monotonic=monotonic,
                 sleep=sleep,
+                hooks=self.instrumentation,
             ),
             retry=self.retry,
             token_store=(
@@ -182,6 +193,7 @@ class KfClient:
             monotonic=monotonic,
             sleep=sleep,
             rng=rng,
+            hooks=self.instrumentation,
         )
         pipeline = self._pipeline
         #: ``customer/*``: the batching ``batch_get`` and the upgrade service.
@@ -197,7 +209,7 @@ class KfClient:
         #: ``media/upload``.
         self.media = MediaAPI(pipeline)
         #: ``sync_msg`` (``sync``, ``stream``), ``send_msg`` and ``send_msg_on_event``.
-        self.messages = MessagesAPI(pipeline)
+        self.messages = MessagesAPI(pipeline, self.instrumentation)
         self._corp = CorpAPI(pipeline)
 
     @classmethod

@@ -93,7 +93,9 @@ class AdaptiveThrottle:
         increase: float = ADAPTIVE_INCREASE,
         min_rate: float = ADAPTIVE_MIN_RATE,
         cooldown: float = ADAPTIVE_COOLDOWN,
+        on_change: Callable[[float | None], None] | None = None,
     ) -> None:
+        self._on_change = on_change
         self._clock = clock
         self._sleep = sleep
         self._decrease = decrease
@@ -136,6 +138,8 @@ class AdaptiveThrottle:
         else:
             self._rate = rate
             logger.debug("raising the adaptive cap to %.1f calls/s", rate)
+        if self._on_change is not None:
+            self._on_change(self._rate)
 
     async def acquire(self) -> None:
         """Wait for the next send slot when a cap is in force; record the send."""
@@ -169,6 +173,8 @@ class AdaptiveThrottle:
         self._rate = max(self._min_rate, current * self._decrease)
         self._last_change = now
         logger.warning("WeCom is throttling; sending at most %.1f calls/s for now", self._rate)
+        if self._on_change is not None:
+            self._on_change(self._rate)
 
     def on_success(self) -> None:
         """A call succeeded: apply the recovery that the quiet time so far has earned."""

@@ -7,27 +7,30 @@ import json
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-import attrs
 import httpx
 
 from ._budgets import Budgets
 from ._constants import LOGGER_NAME
-from ._endpoints import ENDPOINTS, Endpoint, Safety
+from ._endpoints import ENDPOINTS, Endpoint
 from ._errors import (
     AccessTokenError,
     KfError,
-    OutcomeUnknownError,
     RateLimitedError,
     RequestTimeoutError,
     TransportError,
     WeComError,
 )
+from ._limiter import AdaptiveThrottle
 from ._retry import RetryPolicy, retrying_call
+from ._safety import CallState, after_failure, outcome_unknown
 from ._sansio import check_token_answer, decipher_response
 from ._token import AccessToken, TokenManager, TokenStore, token_key
 from ._transport import describe_failure
+from .instrumentation._hooks import Hooks
+from .instrumentation._probe import ProbeFactory
+from .instrumentation.events import RateLimitWaited, TokenRefreshed
 
 __all__ = ["ALREADY_DONE", "Caller", "Pipeline", "Upload"]
 
@@ -39,6 +42,7 @@ GETTOKEN = ENDPOINTS["gettoken"]
 #: Times a request re-reads the current token while waiting for its turn to send
 #: (it changed while the request queued); after that it goes with what it has.
 _TOKEN_PASSES = 3
+_T = TypeVar("_T")
 
 #: Key of the answer :meth:`Pipeline.call` returns when a retry was answered with one
 #: of the endpoint's ``already_done`` errcodes: the first try did the work.
@@ -78,16 +82,6 @@ class _TokenRefused(Exception):
         self.token = token
 
 
-@attrs.define
-class _CallState:
-    """What one call has been through, across its attempts."""
-
-    #: An attempt failed in a way that may have reached WeCom.
-    ambiguous: bool = False
-    #: An attempt is between being sent and being answered.
-    in_flight: bool = False
-
-
 class Pipeline:
     """Sends every call: budget, token, retry, transport, decipher.
 
@@ -110,6 +104,7 @@ class Pipeline:
         monotonic: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]],
         rng: random.Random,
+        hooks: Hooks,
     ) -> None:
         self._corp_id = corp_id
         self.__secret = secret
@@ -123,6 +118,10 @@ class Pipeline:
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._http: httpx.AsyncClient | None = None
         self.state = "new"
+        #: The client's instrumentation hooks.
+        self.hooks = hooks
+        self._probes = ProbeFactory(hooks, monotonic, self._base_url)
+        self._waits = hooks.wants(RateLimitWaited)
         self.tokens = TokenManager(
             key=token_key(corp_id, secret),
             fetch=self._fetch_token,
@@ -130,6 +129,7 @@ class Pipeline:
             clock=clock,
             monotonic=monotonic,
             rng=rng,
+            on_refresh=_refresh_reporter(hooks),
         )
 
     def __repr__(self) -> str:
@@ -183,21 +183,36 @@ class Pipeline:
             if body is None
             else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         )
-        state = _CallState()
+        state = CallState(probe=self._probes(endpoint.path, endpoint.method))
+        return await self._retried(
+            endpoint, state, lambda: self._send_authed(endpoint, query, content, upload, state)
+        )
+
+    async def _retried(
+        self, endpoint: Endpoint, state: CallState, attempt: Callable[[], Awaitable[_T]]
+    ) -> _T:
+        """Run *attempt* under the retry policy; report the call's end to its probe."""
         try:
-            return await retrying_call(
-                lambda: self._send_authed(endpoint, query, content, upload, state),
+            result = await retrying_call(
+                attempt,
                 policy=self.retry,
                 path=endpoint.path,
                 clock=self._monotonic,
                 sleep=self._sleep,
                 rng=self._rng,
+                on_retry=state.probe.retry,
             )
         except KfError as exc:
-            unknown = _outcome_unknown(endpoint, exc, state)
+            unknown = outcome_unknown(endpoint, exc, state)
+            state.probe.finished(unknown or exc)
             if unknown is None:
                 raise
             raise unknown from exc
+        except BaseException as exc:
+            state.probe.finished(exc)
+            raise
+        state.probe.finished(None)
+        return result
 
     async def _send_authed(
         self,
@@ -205,7 +220,7 @@ class Pipeline:
         params: Mapping[str, str],
         content: bytes | None,
         upload: Upload | None,
-        state: _CallState,
+        state: CallState,
     ) -> dict[str, Any]:
         """Send with the access token; if WeCom refuses it, refresh once and resend once."""
         token = await self.tokens.get()
@@ -224,19 +239,13 @@ class Pipeline:
 
     async def _fetch_token(self) -> tuple[str, float]:
         params = {"corpid": self._corp_id, "corpsecret": self.__secret}
+        state = CallState(probe=self._probes(GETTOKEN.path, GETTOKEN.method))
 
         async def gettoken() -> tuple[str, float]:
-            answer = await self._send(GETTOKEN, params, None, None, _CallState())
+            answer = await self._send(GETTOKEN, params, None, None, state)
             return check_token_answer(answer)
 
-        return await retrying_call(
-            gettoken,
-            policy=self.retry,
-            path=GETTOKEN.path,
-            clock=self._monotonic,
-            sleep=self._sleep,
-            rng=self._rng,
-        )
+        return await self._retried(GETTOKEN, state, gettoken)
 
     async def _wait_for_turn(self, token: AccessToken | None) -> AccessToken | None:
         """Take a concurrency slot, carrying the newest token known by then.
@@ -260,7 +269,7 @@ class Pipeline:
         params: Mapping[str, str],
         content: bytes | None,
         upload: Upload | None,
-        state: _CallState,
+        state: CallState,
         token: AccessToken | None = None,
     ) -> dict[str, Any]:
         """One HTTP attempt: concurrency bound, budget, send, decipher."""
@@ -271,9 +280,12 @@ class Pipeline:
         failure: TransportError | None = None
         response: httpx.Response | None = None
         try:
+            waited = self._monotonic() if self._waits else 0.0
             for limiter in self.budgets.limiters(endpoint):
                 await limiter.acquire()
             await throttle.acquire()
+            if self._waits:
+                self._report_wait(endpoint, waited)
             if self.state != "open":
                 raise RuntimeError("KfClient is closed")
             if token is not None:
@@ -281,6 +293,7 @@ class Pipeline:
             files = None if upload is None else upload.open()
             limit = asyncio.timeout(self._attempt_timeout)
             state.in_flight = True
+            started = state.probe.attempt()
             try:
                 async with limit:
                     response = await http.request(
@@ -301,38 +314,50 @@ class Pipeline:
         # Raised outside the except blocks, so the httpx exception (whose request
         # carries the URL and with it the token) is not chained as __context__.
         if failure is not None:
-            raise self._after_failure(endpoint, failure, state)
+            state.probe.answered(started, failure)
+            raise after_failure(endpoint, failure, state)
         if response is None:  # the client closed under the request
             raise RuntimeError("KfClient is closed")
-        refused: _TokenRefused | None = None
         try:
             data = decipher_response(
                 response.status_code, response.headers, response.content, path=path
             )
-        except RateLimitedError:
-            state.in_flight = False
+        except KfError as exc:
+            state.probe.answered(started, exc)
+            return self._refused(endpoint, exc, state, token, throttle)
+        state.probe.answered(started, None)
+        state.in_flight = False
+        throttle.on_success()
+        return data
+
+    def _refused(
+        self,
+        endpoint: Endpoint,
+        exc: KfError,
+        state: CallState,
+        token: AccessToken | None,
+        throttle: AdaptiveThrottle,
+    ) -> dict[str, Any]:
+        """Raise what an answer that is no success calls for (or return a retry's "done")."""
+        state.in_flight = False
+        if isinstance(exc, RateLimitedError):
             throttle.on_throttle()
-            raise
-        except AccessTokenError as exc:
-            state.in_flight = False
-            if token is None:
-                raise
-            refused = _TokenRefused(exc, token)
-        except WeComError as exc:
-            state.in_flight = False
+        elif isinstance(exc, AccessTokenError) and token is not None:
+            raise _TokenRefused(exc, token)
+        elif isinstance(exc, WeComError):
             if state.ambiguous and exc.errcode in endpoint.already_done:
-                logger.info("%s: errcode %d after a retry: the first try did it", path, exc.errcode)
+                logger.info(
+                    "%s: errcode %d after a retry: the first try did it", endpoint.path, exc.errcode
+                )
                 return {"errcode": 0, "errmsg": exc.errmsg, ALREADY_DONE: exc.errcode}
-            raise
-        except TransportError as exc:  # a bad status or body: it may have been done
-            failure = exc
-        else:
-            state.in_flight = False
-            throttle.on_success()
-            return data
-        if refused is not None:
-            raise refused
-        raise self._after_failure(endpoint, failure, state)
+        elif isinstance(exc, TransportError):  # a bad status or body: it may have been done
+            raise after_failure(endpoint, exc, state)
+        raise exc
+
+    def _report_wait(self, endpoint: Endpoint, since: float) -> None:
+        waited = self._monotonic() - since
+        if waited > 0:
+            self.hooks.emit(RateLimitWaited(path=endpoint.budget_key, seconds=waited))
 
     def _failure(self, path: str, exc: Exception, timed_out: bool) -> TransportError | None:
         """The library's error for a failed send (``None``: the client closed under it)."""
@@ -354,40 +379,13 @@ class Pipeline:
             )
         return TransportError(f"{path} failed: {reason}", path=path, reason=reason, sent=sent)
 
-    def _after_failure(
-        self, endpoint: Endpoint, failure: TransportError | None, state: _CallState
-    ) -> Exception:
-        """What to raise for a failed attempt, given the endpoint's safety."""
-        state.in_flight = False
-        if failure is None:
-            return RuntimeError("KfClient is closed")
-        if not failure.sent:
-            return failure
-        if _unsafe(endpoint):
-            error = OutcomeUnknownError(endpoint.path, endpoint.check, reason=failure.reason)
-            error.__cause__ = failure
-            return error
-        state.ambiguous = True
-        return failure
 
-
-def _unsafe(endpoint: Endpoint) -> bool:
-    return endpoint.safety is Safety.UNSAFE
-
-
-def _outcome_unknown(
-    endpoint: Endpoint, exc: KfError, state: _CallState
-) -> OutcomeUnknownError | None:
-    """What a call that failed for good raises when its outcome is unknown (else ``None``).
-
-    An UNSAFE call cut off in flight by the deadline, and a KEYED call any of whose
-    tries may have reached WeCom (whatever its last try met: a state-dependent
-    refusal such as 95001 may be the first try's own doing).
-    """
-    if isinstance(exc, OutcomeUnknownError) or endpoint.safety not in (Safety.UNSAFE, Safety.KEYED):
+def _refresh_reporter(hooks: Hooks) -> Callable[[float, str], None] | None:
+    """What the token manager calls after a refresh (``None`` when no hook listens)."""
+    if not hooks.wants(TokenRefreshed):
         return None
-    cut_off = isinstance(exc, RequestTimeoutError) and exc.reason == "deadline" and state.in_flight
-    if cut_off or (endpoint.safety is Safety.KEYED and state.ambiguous):
-        reason = "deadline" if cut_off else getattr(exc, "reason", "") or type(exc).__name__
-        return OutcomeUnknownError(endpoint.path, endpoint.check, reason=reason)
-    return None
+
+    def report(duration: float, source: str) -> None:
+        hooks.emit(TokenRefreshed(duration=duration, source=source))
+
+    return report

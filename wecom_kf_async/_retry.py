@@ -105,6 +105,7 @@ async def retrying_call(
     clock: Callable[[], float],
     sleep: Callable[[float], Awaitable[None]],
     rng: random.Random,
+    on_retry: Callable[[int, float, BaseException | None], None] | None = None,
 ) -> _T:
     """Run *call* until it succeeds, fails with a non-retryable error, or *policy* stops.
 
@@ -116,7 +117,7 @@ async def retrying_call(
     try:
         async with scope:
             return await _retrying(
-                call, policy=policy, path=path, clock=clock, sleep=sleep, rng=rng
+                call, policy=policy, path=path, clock=clock, sleep=sleep, rng=rng, on_retry=on_retry
             )
     except TimeoutError:
         if not scope.expired():
@@ -136,6 +137,7 @@ async def _retrying(
     clock: Callable[[], float],
     sleep: Callable[[float], Awaitable[None]],
     rng: random.Random,
+    on_retry: Callable[[int, float, BaseException | None], None] | None,
 ) -> _T:
     """The retry loop of :func:`retrying_call`.
 
@@ -168,6 +170,8 @@ async def _retrying(
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
+        if on_retry is not None:
+            on_retry(state.attempt_number, state.upcoming_sleep, exc)
         logger.info(
             "retrying %s after try %d failed with %s; waiting %.3fs",
             path,

@@ -205,8 +205,10 @@ class TokenManager:
         skew: float = DEFAULT_TOKEN_REFRESH_SKEW,
         jitter: float = DEFAULT_TOKEN_REFRESH_JITTER,
         rng: random.Random | None = None,
+        on_refresh: Callable[[float, str], None] | None = None,
     ) -> None:
         self._key = key
+        self._on_refresh = on_refresh
         self._fetch = fetch
         self._store = store
         self._clock = clock
@@ -250,10 +252,13 @@ class TokenManager:
         token = self.latest()
         if token is not None:
             return token
+        started = self._monotonic()
         token = await self._store.get(self._key)
         # The store's copy of a token this process saw go stale (by the monotonic
         # clock) is stale too, whatever the wall clock says.
         if token is not None and token.fresh(self._clock()) and token is not self._latest:
+            if self._on_refresh is not None:  # another client or process refreshed it
+                self._on_refresh(self._monotonic() - started, "shared")
             return self._adopt(token)
         return await self._join_refresh()
 
@@ -288,6 +293,7 @@ class TokenManager:
 
     async def _do_refresh(self) -> AccessToken:
         store = self._store
+        started, fetched = self._monotonic(), self.refresh_count
         if isinstance(store, SharedTokenStore):
             token = await store.refresh(self._key, self._fetch_new)
         else:
@@ -299,6 +305,9 @@ class TokenManager:
                 token = await self._fetch_new()
                 await store.set(self._key, token)
         self._failure = None
+        if self._on_refresh is not None:
+            source = "gettoken" if self.refresh_count > fetched else "shared"
+            self._on_refresh(self._monotonic() - started, source)
         return self._adopt(token)
 
     async def _fetch_new(self) -> AccessToken:

@@ -81,8 +81,10 @@ class MessageStream:
         cursors: CursorStore,
         token: str | None = None,
         dedup_window: int = DEFAULT_DEDUP_WINDOW,
+        on_page: Callable[[SyncPage], None] | None = None,
     ) -> None:
         self.open_kfid = open_kfid
+        self._on_page = on_page
         self._fetch = fetch
         self._cursors = cursors
         self._token = token
@@ -145,6 +147,8 @@ class MessageStream:
         while True:
             page = await self._next_page(cursor)
             self.pages += 1
+            if self._on_page is not None:
+                self._on_page(page)
             # An unknown item may come without a msgid (""): never taken for a duplicate.
             fresh = [m for m in page.messages if not m.msgid or self._recent.add(m.msgid)]
             self.duplicates += len(page.messages) - len(fresh)

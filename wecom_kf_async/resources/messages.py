@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any, Final
 
 from .. import _checks
 from .._endpoints import ENDPOINTS, SYNC_MSG_WITHOUT_TOKEN, Endpoint
 from .._errors import InvalidResponseError, OutcomeUnknownError, SendOutcomeUnknownError
+from .._pipeline import Caller
+from ..instrumentation._hooks import Hooks
+from ..instrumentation.events import SyncPageTaken
 from ..messages.builders import EVENT_MSGTYPES, Sendable
 from ..messages.cursors import CursorStore, InMemoryCursorStore
 from ..messages.stream import DEFAULT_DEDUP_WINDOW, MessageStream
@@ -34,10 +38,18 @@ def new_msgid() -> str:
 class MessagesAPI(Resource):
     """Read messages (``sync``, ``stream``) and answer them (``send``, ``send_on_event``).
 
+    Args:
+        caller: The client's pipeline.
+        hooks: The client's instrumentation (a stream reports each page it reads).
+
     ``sync_msg`` without a callback's token waits on a strict budget of its own
     (``kf/sync_msg:no_token``, 1 call/s by default); with a token it waits on the
     ``kf/sync_msg`` budget.
     """
+
+    def __init__(self, caller: Caller, hooks: Hooks | None = None) -> None:
+        super().__init__(caller)
+        self._hooks = hooks
 
     async def sync(
         self,
@@ -129,7 +141,20 @@ class MessagesAPI(Resource):
             cursors=cursors if cursors is not None else InMemoryCursorStore(),
             token=token,
             dedup_window=window,
+            on_page=self._page_reporter(kfid),
         )
+
+    def _page_reporter(self, open_kfid: str) -> Callable[[SyncPage], None] | None:
+        hooks = self._hooks
+        if hooks is None or not hooks.wants(SyncPageTaken):
+            return None
+
+        def report(page: SyncPage) -> None:
+            hooks.emit(
+                SyncPageTaken(open_kfid=open_kfid, count=len(page.messages), has_more=page.has_more)
+            )
+
+        return report
 
     async def send(
         self,
