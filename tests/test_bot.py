@@ -68,7 +68,7 @@ async def test_messages_go_to_the_handlers_of_their_nearest_class(
         bot.wake(kfid)
         await settle(bot)
     assert got == [("enter", "qr"), ("text", "hello"), ("other", "ImageMessage")]
-    assert bot.handlers_for(ImageMessage) == bot._fallback
+    assert bot.handlers_for(ImageMessage) == bot._table.fallback
 
 
 async def test_a_base_class_handler_takes_every_message_kind(

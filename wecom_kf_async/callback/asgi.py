@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import parse_qs
 
 from .._constants import LOGGER_NAME
+from ..instrumentation.events import CallbackAnswered, CallbackReceived, CallbackRejected
 from .errors import CallbackError, SignatureError
 from .events import MAX_CALLBACK_BODY_BYTES, parse_callback
 
@@ -80,6 +81,13 @@ def _query(scope: Scope) -> dict[str, str]:
 
 def callback_app(bot: KfBot, crypto: CallbackCrypto) -> ASGIApp:
     """The callback ASGI app of *bot*, checking requests with *crypto*."""
+    hooks = bot.kf.instrumentation
+    observed = hooks.wants(CallbackReceived) or hooks.wants(CallbackAnswered)
+
+    async def reject(send: Send, status: int, reason: str, code: int | None = None) -> None:
+        hooks.emit(CallbackRejected(status=status, reason=reason, code=code))
+        body = {403: b"forbidden", 413: b"too large"}.get(status, b"bad request")
+        await _answer(send, status, body)
 
     async def lifespan(receive: Receive, send: Send) -> None:
         while True:
@@ -101,7 +109,7 @@ def callback_app(bot: KfBot, crypto: CallbackCrypto) -> ASGIApp:
         found, echostr = signed(query), query.get("echostr", "")
         if found is None or not echostr:
             logger.warning("callback GET without msg_signature/timestamp/nonce/echostr: 400")
-            await _answer(send, 400, b"bad request")
+            await reject(send, 400, "missing query parameters")
             return
         try:
             plaintext = crypto.verify_url(*found, echostr)
@@ -116,11 +124,11 @@ def callback_app(bot: KfBot, crypto: CallbackCrypto) -> ASGIApp:
             body = await _read_capped(receive)
         except _TooLarge:
             logger.warning("callback POST over %d bytes: 413", MAX_CALLBACK_BODY_BYTES)
-            await _answer(send, 413, b"too large")
+            await reject(send, 413, "too large")
             return
         if found is None:
             logger.warning("callback POST without msg_signature/timestamp/nonce: 400")
-            await _answer(send, 400, b"bad request")
+            await reject(send, 400, "missing query parameters")
             return
         try:
             event = parse_callback(crypto.decrypt(*found, body))
@@ -128,7 +136,15 @@ def callback_app(bot: KfBot, crypto: CallbackCrypto) -> ASGIApp:
             await refuse(send, exc, "POST")
             return
         if event.event == _KF_EVENT and event.open_kfid:
-            bot.wake(event.open_kfid, event.token)
+            if observed:
+                # Received goes first: a tracing hook's span is current when the
+                # wake-up starts the pull, so callback, pull and handlers share a trace.
+                open_kfid, token = event.open_kfid, event.token
+                hooks.emit(CallbackReceived(open_kfid=open_kfid, with_token=token is not None))
+                woke = bot.wake(open_kfid, token)
+                hooks.emit(CallbackAnswered(open_kfid=open_kfid, woke=woke))
+            else:
+                bot.wake(event.open_kfid, event.token)
         else:
             logger.debug("callback of another kind (%s/%s): ignored", event.msg_type, event.event)
         await _answer(send, 200, b"success")
@@ -138,7 +154,7 @@ def callback_app(bot: KfBot, crypto: CallbackCrypto) -> ASGIApp:
         logger.warning(
             "callback %s refused (%s, code %d): %d", method, type(exc).__name__, exc.code, status
         )
-        await _answer(send, status, b"forbidden" if status == 403 else b"bad request")
+        await reject(send, status, type(exc).__name__, exc.code)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

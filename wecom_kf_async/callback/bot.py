@@ -22,8 +22,8 @@ saved like any other), so record what you must retry in the hook.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
@@ -32,9 +32,11 @@ import attrs
 
 from .._constants import LOGGER_NAME
 from .._errors import KfError
+from ..instrumentation.events import PullFinished, PullStarted
 from ..messages.cursors import CursorStore
 from ..messages.stream import RecentIds
 from ..models import Event, KfMessage, Message
+from ._dispatch import ErrorHook, Handler, Handlers
 
 if TYPE_CHECKING:
     from .._client import KfClient
@@ -63,9 +65,6 @@ _TOKEN_MEMORY: Final = 10_000
 _PULL_TRIES: Final = 3
 
 _M = TypeVar("_M", bound=KfMessage)
-Handler = Callable[[Any], Awaitable[None]]
-#: Called with the message and the exception when a handler raises.
-ErrorHook = Callable[[KfMessage, BaseException], Awaitable[None] | None]
 
 
 @attrs.define
@@ -111,13 +110,12 @@ class KfBot:
             raise TypeError("cursors must be a CursorStore (async get/set per open_kfid)")
         self.kf = kf
         self.crypto = crypto
+        hooks = kf.instrumentation
+        self._hooks = hooks
+        self._pull_events = hooks.wants(PullStarted) or hooks.wants(PullFinished)
+        self._table = Handlers(max_concurrency, on_error, hooks)
         self.cursors: CursorStore = cursors if cursors is not None else InMemoryCursorStore()
         self.shutdown_timeout = float(shutdown_timeout)
-        self._on_error = on_error
-        self._handlers: dict[type[KfMessage], list[Handler]] = {}
-        self._fallback: list[Handler] = []
-        self._resolved: dict[type[KfMessage], list[Handler]] = {}
-        self._semaphore = asyncio.Semaphore(max_concurrency)
         self._tokens = RecentIds(_TOKEN_MEMORY)
         self._lanes: dict[str, _Lane] = {}
         self._state = "new"
@@ -125,8 +123,11 @@ class KfBot:
         self._waiting_warned = False
         #: Pulls started, per account (for tests and metrics).
         self.pulls: dict[str, int] = {}
-        #: Messages handed to handlers (for tests and metrics).
-        self.handled = 0
+
+    @property
+    def handled(self) -> int:
+        """Messages handed to handlers so far (for tests and metrics)."""
+        return self._table.handled
 
     def __repr__(self) -> str:
         return f"<KfBot {self._state} accounts={len(self._lanes)}>"
@@ -140,40 +141,20 @@ class KfBot:
         class run in the order they were registered; a message goes to the
         handlers of its nearest class that has some.
         """
-        return self._register(cls, Message, "on")
+        return self._table.register(cls, Message, "on")
 
     def on_event(self, cls: type[_M]) -> Callable[[Callable[[_M], Awaitable[None]]], Any]:
         """Register an async handler for events of *cls* (an ``Event`` class) and subclasses."""
-        return self._register(cls, Event, "on_event")
+        return self._table.register(cls, Event, "on_event")
 
     def fallback(self, handler: Callable[[KfMessage], Awaitable[None]]) -> Any:
         """Register an async handler for every message and event no other handler takes."""
-        self._fallback.append(_checked(handler))
-        self._resolved.clear()
+        self._table.add_fallback(handler)
         return handler
-
-    def _register(
-        self, cls: type[_M], base: type[KfMessage], name: str
-    ) -> Callable[[Callable[[_M], Awaitable[None]]], Any]:
-        if not (isinstance(cls, type) and issubclass(cls, base)):
-            raise TypeError(f"bot.{name}() takes a {base.__name__} class, got {cls!r}")
-
-        def register(handler: Callable[[_M], Awaitable[None]]) -> Any:
-            self._handlers.setdefault(cls, []).append(_checked(handler))
-            self._resolved.clear()
-            return handler
-
-        return register
 
     def handlers_for(self, cls: type[KfMessage]) -> list[Handler]:
         """The handlers of a message of *cls*: its nearest registered class's, or the fallback."""
-        found = self._resolved.get(cls)
-        if found is None:
-            found = next(
-                (self._handlers[k] for k in cls.__mro__ if k in self._handlers), self._fallback
-            )
-            self._resolved[cls] = found
-        return found
+        return self._table.for_class(cls)
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -271,11 +252,34 @@ class KfBot:
 
     async def _pull(self, open_kfid: str, token: str | None) -> None:
         self.pulls[open_kfid] = self.pulls.get(open_kfid, 0) + 1
+        if not self._pull_events:
+            await self._pull_tries(open_kfid, token)
+            return
+        monotonic = time.monotonic
+        started, before = monotonic(), self.handled
+        self._hooks.emit(PullStarted(open_kfid=open_kfid, with_token=token is not None))
+        error: str | None = None
+        try:
+            await self._pull_tries(open_kfid, token)
+        except BaseException as exc:
+            error = type(exc).__name__
+            raise
+        finally:
+            self._hooks.emit(
+                PullFinished(
+                    open_kfid=open_kfid,
+                    messages=self.handled - before,
+                    duration=monotonic() - started,
+                    error=error,
+                )
+            )
+
+    async def _pull_tries(self, open_kfid: str, token: str | None) -> None:
         for attempt in range(1, _PULL_TRIES + 1):
             stream = self.kf.messages.stream(open_kfid, token=token, cursors=self.cursors)
             try:
                 async for message in stream:
-                    await self._dispatch(message)
+                    await self._table.dispatch(message)
                     if self._stop.is_set():
                         await stream.ack()
                         return
@@ -300,37 +304,6 @@ class KfBot:
         except TimeoutError:
             return False
         return True
-
-    async def _dispatch(self, message: KfMessage) -> None:
-        handlers = self.handlers_for(type(message))
-        if not handlers:
-            logger.debug("%s: no handler for %s", message.msgid, type(message).__name__)
-            return
-        async with self._semaphore:
-            self.handled += 1
-            for handler in handlers:
-                try:
-                    await handler(message)
-                except Exception as exc:
-                    await self._handler_failed(message, handler, exc)
-
-    async def _handler_failed(self, message: KfMessage, handler: Handler, exc: Exception) -> None:
-        logger.exception(
-            "handler %s failed on %s %s; going on with the next message",
-            getattr(handler, "__qualname__", handler),
-            type(message).__name__,
-            message.msgid,
-            exc_info=exc,
-        )
-        hook = self._on_error
-        if hook is None:
-            return
-        try:
-            outcome = hook(message, exc)
-            if inspect.isawaitable(outcome):
-                await outcome
-        except Exception:
-            logger.exception("the bot's error hook failed on %s", message.msgid)
 
     # -- sources of wake-ups -----------------------------------------------------
 
@@ -368,11 +341,3 @@ class KfBot:
         if self.crypto is None:
             raise ValueError("asgi_app() needs the bot's CallbackCrypto (KfBot(kf, crypto))")
         return callback_app(self, self.crypto)
-
-
-def _checked(handler: Callable[..., Awaitable[None]]) -> Handler:
-    if not inspect.iscoroutinefunction(handler) and not inspect.iscoroutinefunction(
-        getattr(handler, "__call__", None)  # noqa: B004 - an object with an async __call__
-    ):
-        raise TypeError(f"a handler must be an async function, got {handler!r}")
-    return handler
