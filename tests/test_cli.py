@@ -112,3 +112,24 @@ async def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProc
     )
     out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     return subprocess.CompletedProcess(argv, proc.returncode or 0, out.decode(), err.decode())
+
+
+def test_stats_prints_calls_retries_and_waits_at_the_end(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--stats: a summary on stderr after the output (250 ids: three batchget calls)."""
+    ids = [f"wm{index:04d}" for index in range(250)]
+    status, lines, err = run_cli(
+        ["customers", "--simulate", "--stats", "--no-progress", *ids], capsys
+    )
+    assert status == 0
+    assert len(lines) == 250
+    summary = err[err.index("wecom-kf stats:") :].splitlines()
+    assert summary[1:] == [
+        "gettoken: 1 call(s) (ok 1)",
+        "kf/customer/batchget: 3 call(s) (ok 3)",
+        "retries: none",
+        summary[-1],
+    ]
+    assert summary[-1].startswith("waited on the rate limiter: ")
+    assert "wecom-kf stats:" not in run_cli(["accounts", "list", "--simulate"], capsys)[2]

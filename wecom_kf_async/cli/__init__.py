@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from .._client import KfClient
 from .._errors import ConfigurationError, KfError, OutcomeUnknownError, PermissionDeniedError
 from . import accounts, customers, media, servicers, session, stats
-from ._common import ENV_CORP_ID, ENV_SECRET, UsageError, client_from
+from ._common import ENV_CORP_ID, ENV_SECRET, UsageError, client_from, print_stats
 
 __all__ = ["main"]
 
@@ -35,8 +35,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _main(args: argparse.Namespace, client: KfClient) -> int:
-    async with client as kf:
-        status: int = await args.run(args, kf)
+    try:
+        async with client as kf:
+            status: int = await args.run(args, kf)
+    finally:
+        print_stats(client)
     return status
 
 

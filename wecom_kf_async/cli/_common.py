@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 from .._client import KfClient
+from ..instrumentation import StatsInstrumentation, get_default_instrumentation
 
 __all__ = [
     "ENV_BASE_URL",
@@ -22,6 +23,7 @@ __all__ = [
     "add_client_options",
     "client_from",
     "emit",
+    "print_stats",
 ]
 
 ENV_CORP_ID = "WECOM_CORP_ID"
@@ -71,11 +73,19 @@ def add_client_options(parser: argparse.ArgumentParser) -> None:
         default="json",
         help="output: one JSON object per line, or a readable table (default: json)",
     )
+    parser.add_argument(
+        "--stats",
+        action="store_true",
+        help="at the end, print to stderr the calls per path, the retries by cause and "
+        "the time spent waiting on the rate limiter",
+    )
 
 
 def client_from(args: argparse.Namespace) -> KfClient:
     """The client the options ask for; credentials come from the environment."""
     options: dict[str, Any] = {}
+    if getattr(args, "stats", False):
+        options["instrumentation"] = [*get_default_instrumentation(), StatsInstrumentation()]
     if args.max_concurrency is not None:
         options["max_concurrency"] = args.max_concurrency
     if args.rate_limit is not None:
@@ -98,6 +108,13 @@ def client_from(args: argparse.Namespace) -> KfClient:
     if base_url:
         options["base_url"] = base_url
     return KfClient(corp_id=corp_id, secret=secret, **options)
+
+
+def print_stats(client: KfClient) -> None:
+    """Print the ``--stats`` summary of *client* to stderr (if it has one)."""
+    for hook in client.instrumentation.hooks:
+        if isinstance(hook, StatsInstrumentation):
+            print(f"wecom-kf stats:\n{hook.summary()}", file=sys.stderr)
 
 
 def emit(
