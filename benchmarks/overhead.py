@@ -13,6 +13,15 @@ The bare client sends the very request the library sends (URL, token, headers, b
 and decodes the JSON; the library also goes through its concurrency bound, token
 manager, retry wrapper, errcode check, structuring and result assembly. Target:
 library <= 1.3x the bare client over the same transport.
+
+Instrumentation rows: ``batch_get`` over ``AiohttpTransport`` with no hook
+(``instrumentation=[]``), with the default (``LoggingInstrumentation()``, which
+takes no per-request event), and with each built-in hook on:
+``PrometheusInstrumentation`` on its own registry, and
+``OpenTelemetryInstrumentation`` on an SDK ``TracerProvider`` exporting to memory
+(two spans per call) through a ``BatchSpanProcessor`` to an exporter that drops
+them (what an OTLP exporter costs the calling thread, less the network). Each is
+compared with the no-hook row of the same run.
 """
 
 from __future__ import annotations
@@ -21,12 +30,13 @@ import asyncio
 import functools
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 import httpx_aiohttp
 
 from wecom_kf_async import KfClient
+from wecom_kf_async.instrumentation import Hook, LoggingInstrumentation
 from wecom_kf_async.testing import serve_in_subprocess
 from wecom_kf_async.testing.simulator.accounts import DEMO_ACCOUNT_NAME
 from wecom_kf_async.testing.simulator.sessions import DEMO_CUSTOMER
@@ -58,6 +68,51 @@ TRANSPORTS: dict[str, TransportFactory] = {
     "AiohttpTransport": httpx_aiohttp.AiohttpTransport,
     "AsyncHTTPTransport": httpx.AsyncHTTPTransport,
 }
+
+
+def _hooks() -> dict[str, list[Hook]]:
+    """The instrumentation rows: a name and the client's hooks."""
+    from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        SpanExporter,
+        SpanExportResult,
+    )
+    from prometheus_client import CollectorRegistry
+
+    from wecom_kf_async.instrumentation import (
+        OpenTelemetryInstrumentation,
+        PrometheusInstrumentation,
+    )
+
+    class Drop(SpanExporter):
+        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(Drop()))
+    return {
+        "no hook": [],
+        "LoggingInstrumentation (default)": [LoggingInstrumentation()],
+        "PrometheusInstrumentation": [PrometheusInstrumentation(CollectorRegistry())],
+        "OpenTelemetryInstrumentation": [OpenTelemetryInstrumentation(provider)],
+    }
+
+
+def _batch_get(kf: KfClient, ids: list[str]) -> Callable[[int], Awaitable[int]]:
+    def library(count: int) -> Awaitable[int]:
+        async def go() -> int:
+            found = 0
+            for uid in ids[:count]:
+                result = await kf.customers.batch_get([uid])
+                if not result.ok:
+                    raise RuntimeError(f"batch_get failed: {result.failed}")
+                found += len(result.customers)
+            return found
+
+        return go()
+
+    return library
 
 
 async def _run(settings: Settings) -> bool:
@@ -108,18 +163,6 @@ async def _run(settings: Settings) -> bool:
 
                     return go()
 
-                def library(count: int, kf: KfClient = kf) -> Awaitable[int]:
-                    async def go() -> int:
-                        found = 0
-                        for uid in ids[:count]:
-                            result = await kf.customers.batch_get([uid])
-                            if not result.ok:
-                                raise RuntimeError(f"batch_get failed: {result.failed}")
-                            found += len(result.customers)
-                        return found
-
-                    return go()
-
                 def bare_state(
                     count: int, client: httpx.AsyncClient = client, state_body: bytes = state_body
                 ) -> Awaitable[int]:
@@ -150,9 +193,17 @@ async def _run(settings: Settings) -> bool:
                     return go()
 
                 subjects[f"bare httpx, {transport_name}"] = bare
-                subjects[f"wecom_kf_async, {transport_name}"] = library
+                subjects[f"wecom_kf_async, {transport_name}"] = _batch_get(kf, ids)
                 subjects[f"bare httpx get_state, {transport_name}"] = bare_state
                 subjects[f"wecom_kf_async get_state, {transport_name}"] = library_state
+
+            for hook_name, hooks in _hooks().items():
+                kf = sim_client(
+                    base_url, transport=httpx_aiohttp.AiohttpTransport(), instrumentation=hooks
+                )
+                await kf.__aenter__()
+                kfs.append(kf)
+                subjects[f"hooks: {hook_name}"] = _batch_get(kf, ids)
 
             for go in subjects.values():  # warm-up: connections, caches
                 await go(WARM_UP)
@@ -196,6 +247,7 @@ async def _run(settings: Settings) -> bool:
     print_table(["subject", "median s", "µs/call", "calls/s", "vs bare"], rows)
     for key, extra_us in extra.items():
         print(f"library adds {extra_us:.0f} µs per call ({key})")
+    _print_hooks(seconds, calls)
     worst = max(ratios.values())
     return verdict(
         worst <= TARGET,
@@ -203,6 +255,27 @@ async def _run(settings: Settings) -> bool:
         + ", ".join(f"{value:.2f}x ({name})" for name, value in ratios.items())
         + f" (target <= {TARGET:.2f}x)",
     )
+
+
+def _print_hooks(seconds: dict[str, list[float]], calls: int) -> None:
+    print()
+    print("instrumentation: batch_get over AiohttpTransport, each row its own client")
+    base = median(seconds["hooks: no hook"])
+    rows = []
+    for name, values in seconds.items():
+        if not name.startswith("hooks: "):
+            continue
+        value = median(values)
+        rows.append(
+            (
+                name.removeprefix("hooks: "),
+                value,
+                f"{value / calls * 1e6:,.0f}",
+                f"{ratio(value, base):.2f}x",
+                f"{(value - base) / calls * 1e6:+,.1f}",
+            )
+        )
+    print_table(["hooks", "median s", "µs/call", "vs no hook", "µs/call added"], rows)
 
 
 def run(settings: Settings) -> bool:
