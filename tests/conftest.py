@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -143,3 +146,17 @@ async def redis_url() -> AsyncIterator[str]:
         await client.flushdb()
     finally:
         await client.aclose()
+
+
+def run_python(code: str, cwd: Path, name: str = "script.py") -> subprocess.CompletedProcess[str]:
+    """Run *code* as a file in *cwd* with this interpreter (docs examples, worker scripts)."""
+    script = cwd / name
+    script.write_text(code, encoding="utf-8")
+    return subprocess.run(  # noqa: S603 - this interpreter, a file of ours
+        [sys.executable, str(script)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

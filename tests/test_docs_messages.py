@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
+
+from .conftest import run_python
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "messages.md"
 
@@ -13,16 +13,7 @@ GUIDE = Path(__file__).resolve().parents[1] / "docs" / "messages.md"
 def test_the_echo_bot_of_the_guide_runs_and_answers(tmp_path: Path) -> None:
     """Its first Python block, run in a fresh interpreter, prints the two answers sent."""
     (block, *_) = re.findall(r"```python\n(.*?)```", GUIDE.read_text(encoding="utf-8"), re.S)
-    script = tmp_path / "echo_bot.py"
-    script.write_text(block, encoding="utf-8")
-    done = subprocess.run(  # noqa: S603 - this interpreter, a file of ours
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_python(block, tmp_path, "echo_bot.py")
     assert done.returncode == 0, done.stderr
     assert "Welcome! Ask me anything." in done.stdout
     assert "You said: Hello!" in done.stdout

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,8 @@ from wecom_kf_async import InvalidSyncTokenError, KfClient, Text
 from wecom_kf_async.callback import CallbackCrypto, KfCallback, ReceiveIdError, parse_callback
 from wecom_kf_async.testing import WeComSimulator, serve
 from wecom_kf_async.testing.simulator import CallbackPush
+
+from .conftest import run_python
 
 TOKEN = "receiverToken42"
 AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
@@ -322,16 +322,7 @@ def test_the_guide_example_runs_as_written(tmp_path: Path) -> None:
     """The first Python block of docs/simulator-callbacks.md runs and prints what it says."""
     guide = Path(__file__).resolve().parents[1] / "docs" / "simulator-callbacks.md"
     (block, *_) = re.findall(r"```python\n(.*?)```", guide.read_text(encoding="utf-8"), re.S)
-    script = tmp_path / "guide.py"
-    script.write_text(block, encoding="utf-8")
-    done = subprocess.run(  # noqa: S603 - this interpreter, a file of ours
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_python(block, tmp_path, "guide.py")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "True",
