@@ -7,7 +7,14 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from ._errcodes import Disposition, ErrorCategory, category_for, disposition_for
+from ._errcodes import (
+    ERRCODE_MEANINGS,
+    ERRCODE_TABLE,
+    Disposition,
+    ErrorCategory,
+    category_for,
+    disposition_for,
+)
 
 if TYPE_CHECKING:
     from .models.servicers import ServicerResult
@@ -208,6 +215,23 @@ _CATEGORY_CLASS: Mapping[ErrorCategory, type[WeComError]] = MappingProxyType(
         ErrorCategory.OTHER: WeComError,
     }
 )
+
+
+def errcode_markdown_table() -> str:
+    """The errcode table as Markdown, as the docs show it (rendered from ``ERRCODE_TABLE``)."""
+    lines = [
+        "| errcode | meaning | disposition | raises | retryable |",
+        "|---|---|---|---|---|",
+    ]
+    rows = [(code, *ERRCODE_TABLE[code], ERRCODE_MEANINGS[code]) for code in sorted(ERRCODE_TABLE)]
+    rows.append((None, Disposition.FAIL, ErrorCategory.OTHER, "any code not listed"))
+    for code, disposition, category, meaning in rows:
+        retryable = "yes" if disposition in (Disposition.RETRY, Disposition.THROTTLE) else "no"
+        lines.append(
+            f"| {'any other' if code is None else code} | {meaning} | `{disposition.name}` | "
+            f"`{_CATEGORY_CLASS[category].__name__}` | {retryable} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def error_for(errcode: int, errmsg: str, *, path: str | None = None) -> WeComError:
