@@ -34,7 +34,12 @@ class CommentDocstrings(griffe.Extension):
     """Read ``#:`` comments into docstrings; turn Sphinx roles into code spans."""
 
     def on_attribute_instance(
-        self, *, node: ast.AST | griffe.ObjectNode, attr: griffe.Attribute, agent: Any, **kwargs: Any
+        self,
+        *,
+        node: ast.AST | griffe.ObjectNode,
+        attr: griffe.Attribute,
+        agent: Any,
+        **kwargs: Any,
     ) -> None:
         """Give *attr* the ``#:`` comment above it when it has no docstring."""
         if attr.docstring is not None or not isinstance(node, ast.AST):
