@@ -1,4 +1,4 @@
-"""Tooling sessions: ``nox -s tests``, ``lint``, ``typecheck``, ``bench``."""
+"""Tooling sessions: ``nox -s tests``, ``lint``, ``typecheck``, ``docs``, ``bench``."""
 
 from __future__ import annotations
 
@@ -31,6 +31,16 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict over the package and the typing tests."""
     session.install("-e", ".[test]", "mypy>=1.10")
     session.run("mypy", "--strict")
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into site/ (strict); ``nox -s docs -- serve`` previews it."""
+    session.install("-e", ".[docs]")
+    if session.posargs and session.posargs[0] == "serve":
+        session.run("mkdocs", "serve", *session.posargs[1:])
+        return
+    session.run("mkdocs", "build", "--strict", *session.posargs)
 
 
 @nox.session(python=PYTHON)

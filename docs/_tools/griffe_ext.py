@@ -15,6 +15,8 @@ from typing import Any
 
 import griffe
 
+#: reST's "::" before a literal block (the indented block already reads as code).
+_LITERAL = re.compile(r"::\n")
 _ROLE = re.compile(r":(?:class|meth|func|attr|data|exc|mod|obj|const|py:\w+):`~?([^`]+)`")
 
 
@@ -68,7 +70,7 @@ class CommentDocstrings(griffe.Extension):
                 return
             seen.add(id(obj))
             if obj.docstring is not None:
-                obj.docstring.value = _plain_roles(obj.docstring.value)
+                obj.docstring.value = _LITERAL.sub(":\n", _plain_roles(obj.docstring.value))
             for member in obj.members.values():
                 if not member.is_alias:
                     walk(member)  # type: ignore[arg-type]
