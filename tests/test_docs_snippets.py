@@ -1,4 +1,4 @@
-"""Every Python block of the docs runs (see ``tests/snippets.py`` for how a page runs)."""
+"""Every Python block of the docs and the README runs (``tests/snippets.py`` says how)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .snippets import blocks, pages
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNNER = ROOT / "tests" / "snippets.py"
-PAGES = list(pages(ROOT / "docs"))
+PAGES = [ROOT / "README.md", *pages(ROOT / "docs")]
 
 
 def run_page(page: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -26,7 +26,7 @@ def run_page(page: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT / "docs")) for p in PAGES])
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
 def test_every_python_block_of_the_page_runs(page: Path, tmp_path: Path) -> None:
     done = run_page(page, tmp_path)
     assert done.returncode == 0, done.stderr[-4000:]
