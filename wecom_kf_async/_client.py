@@ -65,7 +65,7 @@ class KfClient:
 
     Use it as an async context manager::
 
-        async with KfClient(corp_id="ww...", secret="...") as kf:
+        async with KfClient(corp_id="ww0123456789abcdef", secret="...") as kf:
             result = await kf.customers.batch_get(ids)
 
     One client shares one ``httpx.AsyncClient``, one access-token manager, one
