@@ -283,3 +283,33 @@ async def test_poll_wakes_every_account_without_callbacks(
     await asyncio.wait_for(poller, 5)  # returns when the bot stops
     assert sorted(seen) == ["to sales", "to support"]
     assert set(bot.pulls) == {kfid, other}
+
+
+async def test_a_second_aclose_waits_for_the_first(
+    kf: KfClient, sim: WeComSimulator, kfid: str
+) -> None:
+    """A signal handler's aclose while another runs returns only when the lanes are done."""
+    bot = KfBot(kf)
+    in_handler, release = asyncio.Event(), asyncio.Event()
+    finished: list[str] = []
+
+    @bot.on(TextMessage)
+    async def slow(msg: TextMessage) -> None:
+        in_handler.set()
+        await release.wait()
+        finished.append(msg.text.content)
+
+    say(sim, kfid, "wmA", "in hand")
+    await bot.start()
+    bot.wake(kfid)
+    await in_handler.wait()
+    first = asyncio.create_task(bot.aclose())
+    second = asyncio.create_task(bot.aclose())
+    await until(lambda: bot._stop.is_set())
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert not second.done()  # the first is still waiting for the handler
+    release.set()
+    await asyncio.gather(first, second)
+    assert finished == ["in hand"]
+    await bot.aclose()  # and later calls return at once

@@ -120,6 +120,7 @@ class KfBot:
         self._lanes: dict[str, _Lane] = {}
         self._state = "new"
         self._stop = asyncio.Event()
+        self._closed = asyncio.Event()
         self._waiting_warned = False
         #: Pulls started, per account (for tests and metrics).
         self.pulls: dict[str, int] = {}
@@ -186,18 +187,23 @@ class KfBot:
         """Stop: lanes finish the message in hand and save a finished page's cursor.
 
         Lanes still busy after ``shutdown_timeout`` are cancelled; their page is
-        read again next time (at least once).
+        read again next time (at least once). A second call (say, a signal handler's
+        while ``async with bot:`` exits) returns when the first is done.
         """
         if self._state == "closed":
+            await self._closed.wait()
             return
         self._state = "closed"
         self._stop.set()
-        tasks = [lane.task for lane in self._lanes.values() if lane.task is not None]
-        if tasks:
-            _, busy = await asyncio.wait(tasks, timeout=self.shutdown_timeout)
-            for task in busy:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            tasks = [lane.task for lane in self._lanes.values() if lane.task is not None]
+            if tasks:
+                _, busy = await asyncio.wait(tasks, timeout=self.shutdown_timeout)
+                for task in busy:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            self._closed.set()
 
     @property
     def running(self) -> bool:
