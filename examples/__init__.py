@@ -1,1 +1,1 @@
-"""Runnable examples of wecom_kf_async (see docs/fleet-worker.md)."""
+"""Runnable examples of wecom_kf_async (see examples/README.md and docs/recipes/)."""

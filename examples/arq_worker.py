@@ -23,7 +23,7 @@ Settings come from the environment:
 - ``WECOM_RATE_LIMIT``: calls per second for the whole fleet (default 150).
 - ``ARQ_QUEUE_NAME``: the arq queue (default ``arq:wecom_kf``).
 
-See docs/fleet-worker.md for a walk-through against the bundled simulator.
+See docs/recipes/arq-fleet.md for a walk-through against the bundled simulator.
 """
 
 from __future__ import annotations

@@ -53,6 +53,7 @@ from wecom_kf_async import (
     KfBot,
     KfClient,
     KfError,
+    Origin,
     SendLimitError,
     Text,
     TextMessage,
@@ -158,8 +159,8 @@ def build_bot(kf: KfClient, crypto: CallbackCrypto, cursors: CursorStore) -> KfB
 
     @bot.on(TextMessage)
     async def echo(msg: TextMessage) -> None:
-        if msg.external_userid is None or msg.open_kfid is None:
-            return
+        if msg.origin != Origin.CUSTOMER or msg.external_userid is None or msg.open_kfid is None:
+            return  # a servicer's message from the WeCom app: not ours to answer
         try:
             await kf.messages.send(
                 msg.external_userid, msg.open_kfid, Text(f"You said: {msg.text.content}")

@@ -180,3 +180,69 @@ def test_settings_come_from_the_environment_and_hide_secrets() -> None:
         fastapi_bot.create_app(
             fastapi_bot.BotSettings.from_env({**env, "WECOM_CALLBACK_AES_KEY": "x"})
         )
+
+
+async def test_customer_route_answers_502_when_wecom_fails(
+    sim: WeComSimulator, settings: fastapi_bot.BotSettings, http: httpx.AsyncClient
+) -> None:
+    """An id still failing after the retries, or credentials WeCom refuses: 502, named."""
+    sim.script("kf/customer/batchget", [-1] * 5)  # system busy on every try
+    failed = await http.get("/customers/wmAlice")
+    assert (failed.status_code, failed.json()) == (502, {"detail": "WeCom failed: ServerBusyError"})
+
+    refused_app = fastapi_bot.create_app(
+        settings, kf=client_for(sim, secret="not-the-secret"), cursors=InMemoryCursorStore()
+    )
+    async with (
+        refused_app.router.lifespan_context(refused_app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=refused_app), base_url="http://bot.test"
+        ) as refused,
+    ):
+        answer = await refused.get("/customers/wmAlice")
+    assert (answer.status_code, answer.json()) == (
+        502,
+        {"detail": "WeCom refused: ConfigurationError"},
+    )
+    assert "not-the-secret" not in answer.text
+
+
+async def test_callback_route_checks_every_request(
+    sim: WeComSimulator, app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    """/callback/ answers WeCom's GET check, refuses forgeries, redirects the slashless path.
+
+    A servicer's own message (sent from the WeCom app) is read but not echoed.
+    """
+    kfid = sim.add_account("Support")
+    sim.set_callback(
+        app,
+        token=fastapi_bot.DEMO_CALLBACK_TOKEN,
+        encoding_aes_key=fastapi_bot.DEMO_AES_KEY,
+        path=f"{fastapi_bot.CALLBACK_PATH}/",
+    )
+    echo = await sim.verify_callback_url()
+    assert sim.url_checks[-1].ok
+    assert sim.url_checks[-1].echo == echo
+
+    forged = await http.post(
+        "/callback/?msg_signature=0000&timestamp=1&nonce=2",
+        content=b"<xml><Encrypt><![CDATA[AAAA]]></Encrypt></xml>",
+    )
+    assert forged.status_code == 403
+    unsigned = await http.post("/callback/", content=b"<xml/>")
+    assert unsigned.status_code == 400
+    slashless = await http.get("/callback?msg_signature=1&timestamp=2&nonce=3&echostr=x")
+    assert slashless.status_code == 307
+    assert slashless.headers["location"].endswith(
+        "/callback/?msg_signature=1&timestamp=2&nonce=3&echostr=x"
+    )
+
+    sim.servicer_says(kfid, "wmCarol", "zhangsan", Text("I am a person, not the bot"))
+    sim.customer_says(kfid, "wmCarol", Text("ping"))
+    push = await sim.push_callback(kfid)
+    assert (push.status, push.answer) == (200, "success")
+    await until(lambda: len(sim.sent) >= 1)
+    bot: KfBot = app.state.bot
+    await until(lambda: bot.handled >= 2)
+    assert [(s.touser, s.body) for s in sim.sent] == [("wmCarol", {"content": "You said: ping"})]
