@@ -223,7 +223,9 @@ def errcode_markdown_table() -> str:
         "| errcode | meaning | disposition | raises | retryable |",
         "|---|---|---|---|---|",
     ]
-    rows = [(code, *ERRCODE_TABLE[code], ERRCODE_MEANINGS[code]) for code in sorted(ERRCODE_TABLE)]
+    rows: list[tuple[int | None, Disposition, ErrorCategory, str]] = [
+        (code, *ERRCODE_TABLE[code], ERRCODE_MEANINGS[code]) for code in sorted(ERRCODE_TABLE)
+    ]
     rows.append((None, Disposition.FAIL, ErrorCategory.OTHER, "any code not listed"))
     for code, disposition, category, meaning in rows:
         retryable = "yes" if disposition in (Disposition.RETRY, Disposition.THROTTLE) else "no"
