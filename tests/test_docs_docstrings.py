@@ -17,17 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from .test_docs_reference import MODULES as PUBLIC_MODULES
+
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = [
-    "wecom_kf_async",
-    "wecom_kf_async.models",
-    "wecom_kf_async.messages",
-    "wecom_kf_async.resources",
-    "wecom_kf_async.callback",
-    "wecom_kf_async.fleet",
-    "wecom_kf_async.instrumentation",
-    "wecom_kf_async.testing",
-]
+#: The public modules, less the simulator package (its examples are the guides').
+MODULES = [name for name in PUBLIC_MODULES if name != "wecom_kf_async.testing.simulator"]
 
 _CALLBACK = (
     "<xml><ToUserName><![CDATA[ww0123456789abcdef]]></ToUserName>"
