@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import resource
 import statistics
 import sys
@@ -94,6 +95,24 @@ def interleaved(names: Sequence[str], repeats: int) -> Iterator[str]:
 
 
 # -- ids ---------------------------------------------------------------------------
+
+
+def parse_subjects(
+    bodies: Sequence[bytes], key: str, structure: Callable[[Any], Sequence[Any]]
+) -> tuple[Callable[[], int], Callable[[], int]]:
+    """Two subjects over the same answers: ``json.loads`` alone, and it plus *structure*.
+
+    Each counts the items under *key* (the baseline) or the objects *structure*
+    makes of them, so both must agree on how many there are.
+    """
+
+    def loads() -> int:
+        return sum(len(json.loads(body)[key]) for body in bodies)
+
+    def loads_and_structure() -> int:
+        return sum(len(structure(json.loads(body)[key])) for body in bodies)
+
+    return loads, loads_and_structure
 
 
 def sim_client(base_url: str, **options: Any) -> KfClient:

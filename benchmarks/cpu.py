@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
 
 from wecom_kf_async.models import structure_customers
 from wecom_kf_async.testing import WeComSimulator
@@ -25,6 +24,7 @@ from ._common import (
     Settings,
     make_ids,
     median,
+    parse_subjects,
     print_header,
     print_table,
     ratio,
@@ -51,28 +51,6 @@ def _bodies(with_context: bool, per_answer: int) -> list[bytes]:
     return bodies
 
 
-def _loads(bodies: list[bytes]) -> Callable[[], int]:
-    def go() -> int:
-        count = 0
-        for body in bodies:
-            data: dict[str, Any] = json.loads(body)
-            count += len(data["customer_list"])
-        return count
-
-    return go
-
-
-def _loads_and_structure(bodies: list[bytes]) -> Callable[[], int]:
-    def go() -> int:
-        count = 0
-        for body in bodies:
-            data: dict[str, Any] = json.loads(body)
-            count += len(structure_customers(data["customer_list"]))
-        return count
-
-    return go
-
-
 def run(settings: Settings) -> bool:
     """Run the benchmark; return True when it meets its target."""
     repeats = settings.pick(default=5, quick=3)
@@ -85,8 +63,9 @@ def run(settings: Settings) -> bool:
     bodies = {label: _bodies(flag, size) for label, (flag, size) in variants.items()}
     subjects: dict[str, Callable[[], int]] = {}
     for label, body in bodies.items():
-        subjects[f"json.loads, {label}"] = _loads(body)
-        subjects[f"json.loads + structure, {label}"] = _loads_and_structure(body)
+        loads, loads_and_structure = parse_subjects(body, "customer_list", structure_customers)
+        subjects[f"json.loads, {label}"] = loads
+        subjects[f"json.loads + structure, {label}"] = loads_and_structure
     seconds = time_interleaved(subjects, repeats, CUSTOMERS)
 
     print_header(

@@ -26,6 +26,7 @@ from wecom_kf_async.testing.samples import EVENT_SAMPLES, MESSAGE_SAMPLES
 from ._common import (
     Settings,
     median,
+    parse_subjects,
     print_header,
     print_table,
     ratio,
@@ -119,28 +120,6 @@ def _pages(weights: dict[str, int], seed: int) -> list[bytes]:
     return pages
 
 
-def _loads(pages: list[bytes]) -> Callable[[], int]:
-    def go() -> int:
-        count = 0
-        for page in pages:
-            data: dict[str, Any] = json.loads(page)
-            count += len(data["msg_list"])
-        return count
-
-    return go
-
-
-def _loads_and_structure(pages: list[bytes]) -> Callable[[], int]:
-    def go() -> int:
-        count = 0
-        for page in pages:
-            data: dict[str, Any] = json.loads(page)
-            count += len(structure_messages(data["msg_list"]))
-        return count
-
-    return go
-
-
 def _check_all_typed(pages: list[bytes]) -> None:
     """Every benchmark message must structure to its own type, not an Unknown*."""
     for page in pages:
@@ -161,8 +140,9 @@ def run(settings: Settings) -> bool:
         _check_all_typed(body)
     subjects: dict[str, Callable[[], int]] = {}
     for label, body in pages.items():
-        subjects[f"json.loads, {label}"] = _loads(body)
-        subjects[f"json.loads + structure, {label}"] = _loads_and_structure(body)
+        loads, loads_and_structure = parse_subjects(body, "msg_list", structure_messages)
+        subjects[f"json.loads, {label}"] = loads
+        subjects[f"json.loads + structure, {label}"] = loads_and_structure
     seconds = time_interleaved(subjects, repeats, MESSAGES)
 
     print_header(

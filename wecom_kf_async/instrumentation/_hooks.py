@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterable, Sequence
-from typing import Protocol, TypeVar, runtime_checkable
+from collections.abc import Collection, Iterable, Sequence
+from typing import Protocol, runtime_checkable
 
 from .._constants import LOGGER_NAME
 from .events import InstrumentationEvent
@@ -12,8 +12,6 @@ from .events import InstrumentationEvent
 __all__ = ["Hook", "Hooks", "get_default_instrumentation", "set_default_instrumentation"]
 
 logger = logging.getLogger(LOGGER_NAME)
-
-_E = TypeVar("_E", bound=InstrumentationEvent)
 
 
 @runtime_checkable
@@ -102,8 +100,3 @@ def get_default_instrumentation() -> tuple[Hook, ...]:
     from .logging import LoggingInstrumentation
 
     return (LoggingInstrumentation(),)
-
-
-def subscriber(kind: type[_E], hooks: Hooks) -> Callable[[_E], None] | None:
-    """``hooks.emit`` if any hook wants *kind*, else ``None`` (so callers test one name)."""
-    return hooks.emit if hooks.wants(kind) else None

@@ -140,7 +140,8 @@ class OpenTelemetryInstrumentation:
             handler(self, event)
 
     def _call_started(self, e: CallStarted) -> None:
-        self._start(("call", e.call_id), f"wecom {e.path}", SpanKind.INTERNAL, _call_attrs(e))
+        attributes = {"wecom.path": e.path, "http.request.method": e.method}
+        self._start(("call", e.call_id), f"wecom {e.path}", SpanKind.INTERNAL, attributes)
 
     def _call_finished(self, e: CallFinished) -> None:
         attempt = self._attempts.pop(e.call_id, None)
@@ -254,10 +255,6 @@ def _url_parts(url: str) -> tuple[str, str, int]:
     """``(url.template, server.address, server.port)`` of a query-free API URL."""
     parts = urlsplit(url)
     return parts.path, parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
-
-
-def _call_attrs(e: CallStarted) -> dict[str, Any]:
-    return {"wecom.path": e.path, "http.request.method": e.method}
 
 
 _HANDLERS: dict[type[InstrumentationEvent], Any] = {
