@@ -13,6 +13,7 @@ from wecom_kf_async import (
     AdaptiveThrottle,
     LocalRateLimiter,
     RateLimiter,
+    TwoPhaseLimiter,
     is_testing,
     set_testing,
 )
@@ -248,9 +249,9 @@ RATES = [0.5, 1, 2, 10, 100, 1000, 10000]
 
 
 def _greedy_call_times(burst: float, drain_rate: float, seconds: float) -> list[float]:
-    """Times of calls made as early as aiolimiter's rule allows, from an empty bucket.
+    """Times of calls made as early as the bucket's rule allows, from an empty bucket.
 
-    aiolimiter lets a call through when ``level + 1 <= max_rate`` (``max_rate`` is the
+    The bucket lets a call through when ``level + 1 <= max_rate`` (``max_rate`` is the
     burst) and the level leaks at ``drain_rate`` per second.
     """
     times: list[float] = []
@@ -309,3 +310,51 @@ def test_local_limiter_is_a_rate_limiter() -> None:
     clock = FakeClock()
     assert isinstance(LocalRateLimiter(10), RateLimiter)
     assert isinstance(_throttle(clock, FakeSleep(clock)), RateLimiter)
+
+
+async def test_local_limiter_on_an_injected_clock_follows_the_bucket_rule() -> None:
+    """Acquires on a fake clock happen exactly when the bucket's rule first allows them."""
+    clock = FakeClock(0.0)
+    limiter = LocalRateLimiter(10, clock=clock, sleep=FakeSleep(clock))
+    times = []
+    for _ in range(25):
+        await limiter.acquire()
+        times.append(clock.now)
+    expected = _greedy_call_times(limiter.burst, limiter.drain_rate, seconds=10.0)[:25]
+    assert times == pytest.approx(expected)
+    assert _most_calls_in_a_window(times, 1.0) <= 10
+
+
+async def test_waiting_for_room_takes_nothing() -> None:
+    """wait_ready() returns when there is room and leaves it there; take() uses it."""
+    clock = FakeClock(0.0)
+    limiter = LocalRateLimiter(1, clock=clock, sleep=FakeSleep(clock))
+    assert isinstance(limiter, TwoPhaseLimiter)
+    limiter.take()
+    assert not limiter.has_room()
+    await limiter.wait_ready()
+    waited_until = clock.now
+    assert waited_until > 0
+    assert limiter.has_room()
+    await limiter.wait_ready()  # still room: returns at once
+    assert clock.now == waited_until
+    limiter.take()
+    assert not limiter.has_room()
+
+
+async def test_throttle_waits_for_its_cap_without_taking_a_send() -> None:
+    """Under a cap, wait_ready() sleeps until the next send is due; only take() spaces."""
+    set_testing(False)
+    clock = FakeClock(0.0)
+    throttle = _throttle(clock, FakeSleep(clock))
+    for _ in range(10):
+        throttle.take()
+    throttle.on_throttle()
+    assert throttle.rate is not None
+    throttle.take()
+    assert not throttle.has_room()
+    await throttle.wait_ready()
+    assert throttle.has_room()
+    due = clock.now
+    await throttle.wait_ready()
+    assert clock.now == due

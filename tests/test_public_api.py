@@ -157,6 +157,7 @@ EXPECTED_ALL = {
     "TokenManager",
     "TokenStore",
     "TransportError",
+    "TwoPhaseLimiter",
     "UnknownEvent",
     "UnknownMessage",
     "UpgradeGroupChat",

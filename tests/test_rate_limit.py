@@ -13,7 +13,7 @@ from .conftest import FakeClock, FakeSleep, client_for
 async def test_no_one_second_window_exceeds_rate_limit(sim: WeComSimulator) -> None:
     """With rate_limit=R, the simulator never sees more than R calls in any 1 s window.
 
-    This runs on the real clock (aiolimiter measures real time) for about 1.5 s; it
+    This runs on the real clock (the limiter runs on the event loop's clock) for about 1.5 s; it
     asserts a bound, not a speed.
     """
     rate = 40

@@ -34,7 +34,7 @@ from ._errors import (
     UpstreamHTTPError,
     WeComError,
 )
-from ._limiter import AdaptiveThrottle, LocalRateLimiter, RateLimiter
+from ._limiter import AdaptiveThrottle, LocalRateLimiter, RateLimiter, TwoPhaseLimiter
 from ._retry import RetryPolicy, is_testing, set_testing
 from ._token import (
     AccessToken,
@@ -332,6 +332,7 @@ __all__ = [
     "TokenManager",
     "TokenStore",
     "TransportError",
+    "TwoPhaseLimiter",
     "UnknownEvent",
     "UnknownMessage",
     "UpgradeGroupChat",

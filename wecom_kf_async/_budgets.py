@@ -8,11 +8,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
 
 from ._endpoints import ENDPOINTS, EXTRA_BUDGETS, Endpoint
-from ._limiter import AdaptiveThrottle, LocalRateLimiter, RateLimiter
+from ._limiter import AdaptiveThrottle, LocalRateLimiter, RateLimiter, TwoPhaseLimiter
 from .instrumentation._hooks import Hooks
 from .instrumentation.events import ThrottleChanged
 
-__all__ = ["Budgets", "LimiterFactory", "check_rate", "check_rate_limits"]
+__all__ = ["Admission", "Budgets", "LimiterFactory", "check_rate", "check_rate_limits"]
 
 #: Makes the limiter that enforces one path's budget: ``(path, calls per second)``.
 LimiterFactory = Callable[[str, float], RateLimiter]
@@ -43,6 +43,43 @@ def check_rate_limits(rate_limits: Mapping[str, float | None] | None) -> dict[st
             raise ValueError(f"rate_limits names an unknown endpoint {path!r}; known: {known}")
         checked[path] = check_rate(f"rate_limits[{path!r}]", rate)
     return checked
+
+
+class Admission:
+    """What a call to one budget waits on, sorted for the pipeline.
+
+    ``gate`` lets one caller of the budget at a time wait for it (in arrival
+    order), so at most one caller per budget holds room it has not used yet.
+    ``before_slot`` are limiters that can only be acquired (a fleet's, or one of
+    yours): they are acquired before a concurrency slot is taken. ``at_slot`` are
+    :class:`TwoPhaseLimiter` s and the adaptive throttle: the caller waits for
+    their room, takes a slot, then takes their room at once, or gives the slot
+    back and waits again if another budget's caller took the room first.
+    """
+
+    __slots__ = ("at_slot", "before_slot", "gate", "limited", "throttle")
+
+    def __init__(self, limiters: tuple[RateLimiter, ...], throttle: AdaptiveThrottle) -> None:
+        self.gate = asyncio.Lock()
+        self.throttle = throttle
+        two_phase = tuple(x for x in limiters if isinstance(x, TwoPhaseLimiter))
+        self.before_slot = tuple(x for x in limiters if not isinstance(x, TwoPhaseLimiter))
+        self.at_slot: tuple[TwoPhaseLimiter, ...] = (*two_phase, throttle)
+        #: Whether any limiter applies (the throttle alone counts only while capped).
+        self.limited = bool(limiters)
+
+    def must_wait(self) -> bool:
+        """Whether a call must go through the gate (a budget, or a throttle cap)."""
+        return self.limited or self.throttle.rate is not None
+
+    def has_room(self) -> bool:
+        """Whether every limiter taken at the slot has room now."""
+        return all(limiter.has_room() for limiter in self.at_slot)
+
+    def take(self) -> None:
+        """Take the room of every limiter taken at the slot (no await: all or none)."""
+        for limiter in self.at_slot:
+            limiter.take()
 
 
 class Budgets:
@@ -77,6 +114,7 @@ class Budgets:
         self._sleep = sleep
         self._limiters: dict[str, tuple[RateLimiter, ...]] = {}
         self._throttles: dict[str, AdaptiveThrottle] = {}
+        self._admissions: dict[str, Admission] = {}
 
     def rate_for(self, endpoint: Endpoint) -> float | None:
         """Calls per second allowed on *endpoint*'s budget (``None``: no limit)."""
@@ -96,6 +134,15 @@ class Budgets:
             own = () if rate is None else (self._factory(key, rate),)
             shared = () if self._shared is None else (self._shared,)
             found = self._limiters[key] = own + shared
+        return found
+
+    def admission(self, endpoint: Endpoint) -> Admission:
+        """What a call to *endpoint* waits on, sorted for the pipeline (made once)."""
+        found = self._admissions.get(endpoint.budget_key)
+        if found is None:
+            found = self._admissions[endpoint.budget_key] = Admission(
+                self.limiters(endpoint), self.throttle(endpoint.path)
+            )
         return found
 
     def throttle(self, path: str) -> AdaptiveThrottle:

@@ -10,8 +10,6 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
-from aiolimiter import AsyncLimiter
-
 from ._constants import (
     ADAPTIVE_COOLDOWN,
     ADAPTIVE_DECREASE,
@@ -21,7 +19,7 @@ from ._constants import (
 )
 from ._retry import is_testing
 
-__all__ = ["AdaptiveThrottle", "LocalRateLimiter", "RateLimiter"]
+__all__ = ["AdaptiveThrottle", "LocalRateLimiter", "RateLimiter", "TwoPhaseLimiter"]
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -34,18 +32,51 @@ class RateLimiter(Protocol):
         """Return when one more request may be sent."""
 
 
+@runtime_checkable
+class TwoPhaseLimiter(Protocol):
+    """A limiter that can wait for room without taking it, then take it at once.
+
+    The client waits for room first, then takes a concurrency slot, then takes the
+    room (with no ``await`` between checking and taking), so a call is counted
+    against its budget at the moment it is sent, and waiting for a budget holds no
+    slot another endpoint needs. A limiter with only :meth:`RateLimiter.acquire`
+    (a fleet's) is acquired before the slot instead.
+    """
+
+    async def wait_ready(self) -> None:
+        """Return when :meth:`has_room` would be true (taking nothing)."""
+
+    def has_room(self) -> bool:
+        """Whether one more call may be sent now."""
+
+    def take(self) -> None:
+        """Count one call sent now (call right after :meth:`has_room` said yes)."""
+
+
 class LocalRateLimiter:
     """At most ``rate`` calls in any 1-second window, for the calls of one process.
 
-    A leaky bucket (aiolimiter) holding ``burst = max(1, floor(rate / 50))`` calls and
-    draining ``drain_rate = 0.98 * (rate + 1 - burst)`` per second. The calls in a
-    half-open window of T seconds number fewer than ``burst + drain_rate * T`` (a call
-    needs room for itself in the bucket), so a 1-second window holds at most
-    ``rate`` calls, while a long run still achieves about 97% of ``rate``. Below one
-    call per second, calls are spaced about ``1 / rate`` seconds apart.
+    A leaky bucket holding ``burst = max(1, floor(rate / 50))`` calls and draining
+    ``drain_rate = 0.98 * (rate + 1 - burst)`` per second; a call fits when the
+    bucket's level plus one is at most ``burst``. The calls in a half-open window of
+    T seconds number fewer than ``burst + drain_rate * T``, so a 1-second window
+    holds at most ``rate`` calls, while a long run still achieves about 97% of
+    ``rate``. Below one call per second, calls are spaced about ``1 / rate`` seconds
+    apart.
+
+    It is a :class:`TwoPhaseLimiter` (the bucket is ours rather than aiolimiter's
+    because the client must wait for room without taking it); :meth:`acquire`
+    serves other callers, in arrival order. ``clock`` (monotonic seconds) and
+    ``sleep`` default to the running event loop's.
     """
 
-    def __init__(self, rate: float) -> None:
+    def __init__(
+        self,
+        rate: float,
+        *,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate < math.inf:
             raise ValueError(
                 f"rate_limit must be a positive number of calls per second, got {rate!r}"
@@ -57,14 +88,53 @@ class LocalRateLimiter:
         self.burst = burst
         #: Calls per second the bucket lets through over a long run.
         self.drain_rate = drain
-        self._bucket = AsyncLimiter(burst, burst / drain)
+        self._clock = clock
+        self._sleep = sleep
+        self._level = 0.0
+        self._last = -math.inf
+        # FIFO and cancellation-safe, for acquire()'s callers only.
+        self._gate = asyncio.Lock()
+
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
+
+    def _leak(self, now: float) -> float:
+        """The bucket's level at *now* (time never runs backwards for it)."""
+        if now > self._last:
+            self._level = max(0.0, self._level - (now - self._last) * self.drain_rate)
+            self._last = now
+        return self._level
+
+    def has_room(self) -> bool:
+        """Whether one more call fits now."""
+        return self._leak(self._now()) + 1.0 <= self.burst + _ROOM_TOLERANCE
+
+    def take(self) -> None:
+        """Count one call now."""
+        self._leak(self._now())
+        self._level += 1.0
+
+    async def wait_ready(self) -> None:
+        """Wait until one more call fits (taking nothing)."""
+        while True:
+            excess = self._leak(self._now()) + 1.0 - self.burst
+            if excess <= _ROOM_TOLERANCE:
+                return
+            await self._sleep(excess / self.drain_rate)
 
     async def acquire(self) -> None:
-        """Wait until one more call fits in the budget."""
-        await self._bucket.acquire()
+        """Wait until one more call fits in the budget, and count it."""
+        async with self._gate:
+            await self.wait_ready()
+            self.take()
 
     def __repr__(self) -> str:
         return f"LocalRateLimiter(rate={self.rate!r})"
+
+
+#: Room a bucket may lack and still count as having room (float rounding after a
+#: sleep computed to end exactly when there is room).
+_ROOM_TOLERANCE = 1e-9
 
 
 class AdaptiveThrottle:
@@ -141,24 +211,40 @@ class AdaptiveThrottle:
         if self._on_change is not None:
             self._on_change(self._rate)
 
-    async def acquire(self) -> None:
-        """Wait for the next send slot when a cap is in force; record the send."""
-        now = self._clock()
+    def _capped(self, now: float) -> float | None:
+        """The cap in force (``None``: none, or test mode); with *now*, after recovery."""
         self._recover(now)
+        return None if is_testing() else self._rate
+
+    async def wait_ready(self) -> None:
+        """Wait until the cap (if any) lets one more call go, taking nothing."""
+        now = self._clock()
+        if self._capped(now) is not None and self._next_send > now:
+            await self._sleep(self._next_send - now)
+
+    def has_room(self) -> bool:
+        """Whether the cap (if any) lets one more call go now."""
+        return self._rate is None or is_testing() or self._next_send <= self._clock()
+
+    def take(self) -> None:
+        """Record a send now (it also measures the rate a throttle answer halves).
+
+        The spacing uses the cap that was in force while the caller waited; a
+        recovery that came due meanwhile applies from the next caller on.
+        """
+        now = self._clock()
         if self._rate is not None and not is_testing():
-            async with self._gate:
-                now = self._clock()
-                self._recover(now)
-                rate = self._rate
-                if rate is not None:
-                    if self._next_send > now:
-                        await self._sleep(self._next_send - now)
-                        now = self._clock()
-                    self._next_send = max(now, self._next_send) + 1.0 / rate
+            self._next_send = max(now, self._next_send) + 1.0 / self._rate
         recent = self._recent
         recent.append(now)
         if len(recent) > 64 and recent[0] <= now - 1.0:
             self._measured_rate(now)
+
+    async def acquire(self) -> None:
+        """Wait for the next send slot when a cap is in force; record the send."""
+        async with self._gate:
+            await self.wait_ready()
+            self.take()
 
     def on_throttle(self) -> None:
         """WeCom answered 45009/45033: lower the cap."""

@@ -11,7 +11,7 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 
-from ._budgets import Budgets
+from ._budgets import Admission, Budgets
 from ._constants import LOGGER_NAME
 from ._endpoints import ENDPOINTS, Endpoint
 from ._errors import (
@@ -263,6 +263,38 @@ class Pipeline:
                 return token
             self._semaphore.release()
 
+    async def _admit(
+        self, endpoint: Endpoint, admission: Admission, token: AccessToken | None
+    ) -> AccessToken | None:
+        """Wait for *endpoint*'s budget, then take a concurrency slot (held on return).
+
+        Waiting for a budget holds no slot: the caller waits for room, takes a slot,
+        and takes the room at once (or gives the slot back and waits again), so a
+        budget counts a call when it is sent and one endpoint's queue never holds
+        what another endpoint needs.
+        """
+        since = self._monotonic() if self._waits else 0.0
+        if not admission.must_wait():
+            token = await self._wait_for_turn(token)
+            admission.take()
+            if self._waits:
+                self._report_wait(endpoint, since)
+            return token
+        async with admission.gate:
+            for limiter in admission.before_slot:
+                await limiter.acquire()
+            while True:
+                for ready in admission.at_slot:
+                    await ready.wait_ready()
+                token = await self._wait_for_turn(token)
+                if admission.has_room():
+                    admission.take()
+                    break
+                self._semaphore.release()
+        if self._waits:
+            self._report_wait(endpoint, since)
+        return token
+
     async def _send(
         self,
         endpoint: Endpoint,
@@ -272,20 +304,14 @@ class Pipeline:
         state: CallState,
         token: AccessToken | None = None,
     ) -> dict[str, Any]:
-        """One HTTP attempt: concurrency bound, budget, send, decipher."""
+        """One HTTP attempt: budget, concurrency bound, send, decipher."""
         http = self._client()
         path = endpoint.path
-        token = await self._wait_for_turn(token)
-        throttle = self.budgets.throttle(path)
+        admission = self.budgets.admission(endpoint)
+        token = await self._admit(endpoint, admission, token)
         failure: TransportError | None = None
         response: httpx.Response | None = None
         try:
-            waited = self._monotonic() if self._waits else 0.0
-            for limiter in self.budgets.limiters(endpoint):
-                await limiter.acquire()
-            await throttle.acquire()
-            if self._waits:
-                self._report_wait(endpoint, waited)
             if self.state != "open":
                 raise RuntimeError("KfClient is closed")
             if token is not None:
@@ -324,10 +350,10 @@ class Pipeline:
             )
         except KfError as exc:
             state.probe.answered(started, exc)
-            return self._refused(endpoint, exc, state, token, throttle)
+            return self._refused(endpoint, exc, state, token, admission.throttle)
         state.probe.answered(started, None)
         state.in_flight = False
-        throttle.on_success()
+        admission.throttle.on_success()
         return data
 
     def _refused(
