@@ -35,6 +35,7 @@ __all__ = [
     "reset_stats",
     "sim_stats",
     "time_async",
+    "time_async_cpu",
     "time_sync",
     "verdict",
 ]
@@ -73,6 +74,19 @@ async def time_async(run: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
     start = time.perf_counter()
     result = await run()
     return time.perf_counter() - start, result
+
+
+async def time_async_cpu(run: Callable[[], Awaitable[Any]]) -> tuple[float, float, Any]:
+    """Wall seconds and this process's CPU seconds of one awaited call of *run*, and its result.
+
+    ``time.process_time()`` counts this process only: a simulator served in another
+    process (``serve_in_subprocess``) does not add to it.
+    """
+    gc.collect()
+    cpu = time.process_time()
+    start = time.perf_counter()
+    result = await run()
+    return time.perf_counter() - start, time.process_time() - cpu, result
 
 
 def time_sync(run: Callable[[], Any]) -> tuple[float, Any]:

@@ -52,7 +52,7 @@ from ._common import (
     print_table,
     ratio,
     sim_client,
-    time_async,
+    time_async_cpu,
     verdict,
 )
 
@@ -208,11 +208,15 @@ async def _run(settings: Settings) -> bool:
             for go in subjects.values():  # warm-up: connections, caches
                 await go(WARM_UP)
             seconds: dict[str, list[float]] = {name: [] for name in subjects}
+            cpu: dict[str, list[float]] = {name: [] for name in subjects}
             for name in interleaved(list(subjects), repeats):
-                elapsed, found = await time_async(functools.partial(subjects[name], calls))
+                elapsed, used, found = await time_async_cpu(
+                    functools.partial(subjects[name], calls)
+                )
                 if found != calls:
                     raise RuntimeError(f"{name} found {found} customers, expected {calls}")
                 seconds[name].append(elapsed)
+                cpu[name].append(used)
         finally:
             for kf in kfs:
                 await kf.aclose()
@@ -222,7 +226,7 @@ async def _run(settings: Settings) -> bool:
     print_header(
         "overhead",
         f"{calls:,} sequential one-id calls, simulator latency 0 in another process, "
-        f"library rate limit off, {repeats} interleaved repeats",
+        f"library rate limit off, {repeats} interleaved repeats; CPU: this process only",
     )
     rows = []
     ratios: dict[str, float] = {}
@@ -230,24 +234,32 @@ async def _run(settings: Settings) -> bool:
     for call in ("", " get_state"):
         for transport_name in TRANSPORTS:
             bare_s = median(seconds[f"bare httpx{call}, {transport_name}"])
+            bare_cpu = median(cpu[f"bare httpx{call}, {transport_name}"])
             lib_s = median(seconds[f"wecom_kf_async{call}, {transport_name}"])
             key = f"{call.strip() or 'batch_get'}, {transport_name}"
             ratios[key] = ratio(lib_s, bare_s)
             extra[key] = (lib_s - bare_s) / calls * 1e6
-            for who, value in (("bare httpx", bare_s), ("wecom_kf_async", lib_s)):
+            for who in ("bare httpx", "wecom_kf_async"):
+                name = f"{who}{call}, {transport_name}"
+                value, used = median(seconds[name]), median(cpu[name])
                 rows.append(
                     (
-                        f"{who}{call}, {transport_name}",
+                        name,
                         value,
                         f"{value / calls * 1e6:,.0f}",
                         f"{calls / value:,.0f}",
                         f"{ratio(value, bare_s):.2f}x",
+                        f"{used / calls * 1e6:,.0f}",
+                        f"{ratio(used, bare_cpu):.2f}x",
                     )
                 )
-    print_table(["subject", "median s", "µs/call", "calls/s", "vs bare"], rows)
+    print_table(
+        ["subject", "median s", "µs/call", "calls/s", "vs bare", "CPU µs/call", "CPU vs bare"],
+        rows,
+    )
     for key, extra_us in extra.items():
         print(f"library adds {extra_us:.0f} µs per call ({key})")
-    _print_hooks(seconds, calls)
+    _print_hooks(seconds, cpu, calls)
     worst = max(ratios.values())
     return verdict(
         worst <= TARGET,
@@ -276,15 +288,16 @@ def _probe_cost() -> float:
     return min(timeit.repeat(one_call, number=number, repeat=5)) / number * 1e6
 
 
-def _print_hooks(seconds: dict[str, list[float]], calls: int) -> None:
+def _print_hooks(seconds: dict[str, list[float]], cpu: dict[str, list[float]], calls: int) -> None:
     print()
     print("instrumentation: batch_get over AiohttpTransport, each row its own client")
     base = median(seconds["hooks: no hook"])
+    base_cpu = median(cpu["hooks: no hook"])
     rows = []
     for name, values in seconds.items():
         if not name.startswith("hooks: "):
             continue
-        value = median(values)
+        value, used = median(values), median(cpu[name])
         rows.append(
             (
                 name.removeprefix("hooks: "),
@@ -292,9 +305,22 @@ def _print_hooks(seconds: dict[str, list[float]], calls: int) -> None:
                 f"{value / calls * 1e6:,.0f}",
                 f"{ratio(value, base):.2f}x",
                 f"{(value - base) / calls * 1e6:+,.1f}",
+                f"{used / calls * 1e6:,.0f}",
+                f"{ratio(used, base_cpu):.2f}x",
             )
         )
-    print_table(["hooks", "median s", "µs/call", "vs no hook", "µs/call added"], rows)
+    print_table(
+        [
+            "hooks",
+            "median s",
+            "µs/call",
+            "vs no hook",
+            "µs/call added",
+            "CPU µs/call",
+            "CPU vs no hook",
+        ],
+        rows,
+    )
     cost = _probe_cost()
     print(
         f"with no hook, a call spends {cost:.2f} µs in the instrumentation code "

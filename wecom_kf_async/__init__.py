@@ -6,6 +6,7 @@ The public names live here; everything in ``_``-prefixed modules is private.
 from __future__ import annotations
 
 from ._client import KfClient
+from ._constants import VERSION
 from ._endpoints import ENDPOINTS, Endpoint, Safety
 from ._errcodes import ERRCODE_TABLE, Disposition, disposition_for
 from ._errors import (
@@ -183,7 +184,7 @@ from .resources import (
     StatisticsAPI,
 )
 
-__version__ = "0.1.0"
+__version__ = VERSION
 
 __all__ = [
     "ENDPOINTS",

@@ -27,7 +27,7 @@ from ._pipeline import Pipeline
 from ._redact import install_log_redaction
 from ._retry import RetryPolicy
 from ._token import InMemoryTokenStore, TokenManager, TokenStore
-from ._transport import attempt_limit, default_transport
+from ._transport import ClientSender, DirectSender, Sender, attempt_limit, default_transport
 from .instrumentation._hooks import Hook, Hooks, get_default_instrumentation
 from .models import CorpQualification
 from .resources import (
@@ -161,7 +161,7 @@ class KfClient:
         self._timeout = timeout
         self._transport = transport
         self._own_http = http_client is None
-        self._http: httpx.AsyncClient | None = http_client
+        self._http: Sender | None = None if http_client is None else ClientSender(http_client)
         self._closers: list[Callable[[], Awaitable[None]]] = []
         rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         #: The instrumentation hooks every call reports to.
@@ -293,9 +293,8 @@ class KfClient:
             raise RuntimeError(f"KfClient cannot be entered twice (it is {self._pipeline.state})")
         install_log_redaction()
         if self._http is None:
-            self._http = httpx.AsyncClient(
-                transport=self._transport or default_transport(self.max_concurrency),
-                timeout=self._timeout,
+            self._http = DirectSender(
+                self._transport or default_transport(self.max_concurrency), self._timeout
             )
         self._pipeline.open(self._http)
         return self

@@ -60,3 +60,8 @@ DEFAULT_LOCK_TTL: Final = 5.0
 
 #: The library's logger.
 LOGGER_NAME: Final = "wecom_kf_async"
+
+#: The library's version (``wecom_kf_async.__version__``).
+VERSION: Final = "0.1.0"
+#: The ``User-Agent`` of the requests the library sends itself.
+USER_AGENT: Final = f"wecom_kf_async/{VERSION}"

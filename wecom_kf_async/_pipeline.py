@@ -27,7 +27,7 @@ from ._retry import RetryPolicy, retrying_call
 from ._safety import CallState, after_failure, outcome_unknown
 from ._sansio import check_token_answer, decipher_response
 from ._token import AccessToken, TokenManager, TokenStore, token_key
-from ._transport import describe_failure
+from ._transport import Sender, describe_failure
 from .instrumentation._hooks import Hooks
 from .instrumentation._probe import ProbeFactory
 from .instrumentation.events import RateLimitWaited, TokenRefreshed
@@ -85,8 +85,9 @@ class _TokenRefused(Exception):
 class Pipeline:
     """Sends every call: budget, token, retry, transport, decipher.
 
-    It owns no HTTP client: :class:`~wecom_kf_async.KfClient` opens one and hands it
-    over with :meth:`open`, and closes it after :meth:`close`.
+    It owns no HTTP client: :class:`~wecom_kf_async.KfClient` makes a
+    :class:`~wecom_kf_async._transport.Sender` and hands it over with :meth:`open`,
+    and closes it after :meth:`close`.
     """
 
     def __init__(
@@ -116,7 +117,10 @@ class Pipeline:
         self._sleep = sleep
         self._rng = rng
         self._semaphore = asyncio.Semaphore(max_concurrency)
-        self._http: httpx.AsyncClient | None = None
+        self._http: Sender | None = None
+        # The URL of the last call to each path with the token it carried (rebuilt
+        # when the token changes): parsing a URL costs more than the rest of a call.
+        self._urls: dict[str, tuple[AccessToken, httpx.URL]] = {}
         self.state = "new"
         #: The client's instrumentation hooks.
         self.hooks = hooks
@@ -137,7 +141,7 @@ class Pipeline:
 
     # -- lifecycle ---------------------------------------------------------------
 
-    def open(self, http: httpx.AsyncClient) -> None:
+    def open(self, http: Sender) -> None:
         """Start sending through *http*."""
         self._http = http
         self.state = "open"
@@ -147,7 +151,7 @@ class Pipeline:
         self.state = "closed"
         await self.tokens.aclose()
 
-    def _client(self) -> httpx.AsyncClient:
+    def _client(self) -> Sender:
         if self.state != "open" or self._http is None:
             raise RuntimeError(
                 "KfClient is not open: use 'async with KfClient(...) as kf:'"
@@ -314,18 +318,16 @@ class Pipeline:
         try:
             if self.state != "open":
                 raise RuntimeError("KfClient is closed")
-            if token is not None:
-                params = {**params, "access_token": token.value}
+            url = self._url(path, params, token)
             files = None if upload is None else upload.open()
             limit = asyncio.timeout(self._attempt_timeout)
             state.in_flight = True
             started = state.probe.attempt()
             try:
                 async with limit:
-                    response = await http.request(
+                    response = await http.send(
                         endpoint.method,
-                        f"{self._base_url}/cgi-bin/{path}",
-                        params=params,
+                        url,
                         content=content,
                         files=files,
                         headers=_JSON_HEADERS if content is not None else None,
@@ -355,6 +357,18 @@ class Pipeline:
         state.in_flight = False
         admission.throttle.on_success()
         return data
+
+    def _url(self, path: str, params: Mapping[str, str], token: AccessToken | None) -> httpx.URL:
+        """The URL of a call to *path* with *params* and the access token."""
+        if params or token is None:
+            query = dict(params) if token is None else {**params, "access_token": token.value}
+            return httpx.URL(f"{self._base_url}/cgi-bin/{path}", params=query)
+        cached = self._urls.get(path)
+        if cached is not None and cached[0] is token:
+            return cached[1]
+        url = httpx.URL(f"{self._base_url}/cgi-bin/{path}", params={"access_token": token.value})
+        self._urls[path] = (token, url)
+        return url
 
     def _refused(
         self,
