@@ -17,6 +17,7 @@ from ._endpoints import ENDPOINTS, Endpoint
 from ._errors import (
     AccessTokenError,
     KfError,
+    OutcomeUnknownError,
     RateLimitedError,
     RequestTimeoutError,
     TransportError,
@@ -24,7 +25,7 @@ from ._errors import (
 )
 from ._limiter import AdaptiveThrottle
 from ._retry import RetryPolicy, retrying_call
-from ._safety import CallState, after_failure, outcome_unknown
+from ._safety import CallState, after_failure, closed_under, outcome_unknown
 from ._sansio import check_token_answer, decipher_response
 from ._token import AccessToken, TokenManager, TokenStore, token_key
 from ._transport import Sender, describe_failure
@@ -213,6 +214,13 @@ class Pipeline:
                 raise
             raise unknown from exc
         except BaseException as exc:
+            if isinstance(exc, RuntimeError) and self.state == "closed":
+                # Closed between tries: a state-changing call whose earlier try may
+                # have reached WeCom has an unknown outcome, not just a closed client.
+                closed = closed_under(endpoint, state)
+                if isinstance(closed, OutcomeUnknownError):
+                    state.probe.finished(closed)
+                    raise closed from None
             state.probe.finished(exc)
             raise
         state.probe.finished(None)
@@ -345,7 +353,7 @@ class Pipeline:
             state.probe.answered(started, failure)
             raise after_failure(endpoint, failure, state)
         if response is None:  # the client closed under the request
-            raise RuntimeError("KfClient is closed")
+            raise closed_under(endpoint, state)
         try:
             data = decipher_response(
                 response.status_code, response.headers, response.content, path=path

@@ -13,7 +13,7 @@ from ._endpoints import Endpoint, Safety
 from ._errors import KfError, OutcomeUnknownError, RequestTimeoutError, TransportError
 from .instrumentation._probe import CallProbe
 
-__all__ = ["CallState", "after_failure", "outcome_unknown"]
+__all__ = ["CallState", "after_failure", "closed_under", "outcome_unknown"]
 
 
 @attrs.define
@@ -31,10 +31,13 @@ class CallState:
 def after_failure(
     endpoint: Endpoint, failure: TransportError | None, state: CallState
 ) -> Exception:
-    """What to raise for a failed attempt, given the endpoint's safety."""
-    state.in_flight = False
+    """What to raise for a failed attempt, given the endpoint's safety.
+
+    ``failure`` is ``None`` when the client closed under the attempt.
+    """
     if failure is None:
-        return RuntimeError("KfClient is closed")
+        return closed_under(endpoint, state)
+    state.in_flight = False
     if not failure.sent:
         return failure
     if endpoint.safety is Safety.UNSAFE:
@@ -43,6 +46,19 @@ def after_failure(
         return error
     state.ambiguous = True
     return failure
+
+
+def closed_under(endpoint: Endpoint, state: CallState) -> Exception:
+    """What a call raises when the client closed under it (``aclose()`` mid-call).
+
+    A state-changing call that was on the wire, or whose earlier try may have
+    reached WeCom, may have done its work: its outcome is unknown. Anything else
+    simply met a closed client.
+    """
+    on_the_wire, state.in_flight = state.in_flight, False
+    if endpoint.safety in (Safety.UNSAFE, Safety.KEYED) and (on_the_wire or state.ambiguous):
+        return OutcomeUnknownError(endpoint.path, endpoint.check, reason="client closed")
+    return RuntimeError("KfClient is closed")
 
 
 def outcome_unknown(

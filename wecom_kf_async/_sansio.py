@@ -26,6 +26,7 @@ def redact(text: str) -> str:
 
 
 _NOT_JSON = object()
+_TOO_DEEP = object()
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
@@ -54,6 +55,14 @@ def decipher_response(
         data = json.loads(body)
     except ValueError:
         data = _NOT_JSON
+    except RecursionError:  # valid JSON, nested deeper than any answer of WeCom's
+        data = _TOO_DEEP
+    if data is _TOO_DEEP:
+        raise InvalidResponseError(
+            f"response from {path} is JSON nested too deeply to read ({len(body)} bytes)",
+            path=path,
+            reason="too deeply nested",
+        )
     if data is _NOT_JSON:
         # Raised outside the except block: the decode error (which holds the whole
         # body) must not ride along as __context__.

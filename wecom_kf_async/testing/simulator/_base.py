@@ -22,6 +22,7 @@ from ._stats import SimulatorStats
 from ._types import (
     API_PREFIX,
     CONTROL_PREFIX,
+    DEEP,
     ERRMSG,
     MORE_INFO,
     SIM_CORP_ID,
@@ -304,6 +305,8 @@ class SimulatorBase:
             self.stats.faults[fault] += 1
             if fault == "truncated":
                 return 200, JSON, TRUNCATED
+            if fault == "deep":
+                return 200, JSON, DEEP
             return int(fault[4:]), HTML, html_error(int(fault[4:]))
         if fault:
             return 200, JSON, self._error_body(fault, None, now, client_ip)

@@ -10,6 +10,7 @@ from typing import Any, Final, TypeAlias
 __all__ = [
     "API_PREFIX",
     "CONTROL_PREFIX",
+    "DEEP",
     "ERRMSG",
     "NAMED_FAULTS",
     "SIM_CORP_ID",
@@ -30,7 +31,8 @@ SIM_SECRET: Final = "sim-secret"  # noqa: S105 - a public test value
 Fault: TypeAlias = int | str | Mapping[str, Any]
 """A fault to inject: an errcode (``0`` means "behave normally"), ``"httpNNN"`` (an
 HTML error page with that HTTP status, e.g. ``"http502"``), ``"truncated"`` (HTTP 200
-with a cut-off JSON body), ``"timeout"`` (hang for ``hang_seconds`` first),
+with a cut-off JSON body), ``"deep"`` (HTTP 200 with valid JSON nested 100,000 arrays
+deep), ``"timeout"`` (hang for ``hang_seconds`` first),
 ``"drip"`` (send the headers, then the normal body one byte every
 ``drip_interval`` seconds), ``"drop"`` (do the work, then cut the answer off half
 way and close the connection), ``"lost"`` (do the work, then never answer: the
@@ -40,6 +42,10 @@ answer (malformed answers: ``{"expires_in": 0}`` for ``gettoken``,
 
 API_PREFIX: Final = "/cgi-bin/"
 CONTROL_PREFIX: Final = "/__sim__/"
+#: The nesting of the ``"deep"`` fault's body: far past what a JSON decoder recurses into.
+DEEP_NESTING: Final = 100_000
+#: HTTP 200 with a JSON body nested :data:`DEEP_NESTING` arrays deep (valid JSON).
+DEEP: Final = b'{"errcode":0,"errmsg":"ok","x":' + b"[" * DEEP_NESTING + b"]" * DEEP_NESTING + b"}"
 TRUNCATED: Final = b'{"errcode":0,"errmsg":"ok","customer_list":[{"external_userid":"wm'
 MORE_INFO: Final = "https://open.work.weixin.qq.com/devtool/query?e="
 
@@ -130,7 +136,7 @@ class Route:
 
 
 #: The faults named by a word (the others are an errcode, ``"httpNNN"`` or a mapping).
-NAMED_FAULTS: Final = ("truncated", "timeout", "drip", "drop", "lost")
+NAMED_FAULTS: Final = ("truncated", "deep", "timeout", "drip", "drop", "lost")
 
 
 def check_fault(fault: object) -> Fault:
