@@ -11,7 +11,8 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 
-from ._budgets import Admission, Budgets
+from ._admission import Admitter
+from ._budgets import Budgets
 from ._constants import LOGGER_NAME
 from ._endpoints import ENDPOINTS, Endpoint
 from ._errors import (
@@ -31,7 +32,7 @@ from ._token import AccessToken, TokenManager, TokenStore, token_key
 from ._transport import Sender, describe_failure
 from .instrumentation._hooks import Hooks
 from .instrumentation._probe import ProbeFactory
-from .instrumentation.events import RateLimitWaited, TokenRefreshed
+from .instrumentation.events import TokenRefreshed
 
 __all__ = ["ALREADY_DONE", "Caller", "Pipeline", "Upload"]
 
@@ -40,9 +41,6 @@ logger = logging.getLogger(LOGGER_NAME)
 _JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 GETTOKEN = ENDPOINTS["gettoken"]
 
-#: Times a request re-reads the current token while waiting for its turn to send
-#: (it changed while the request queued); after that it goes with what it has.
-_TOKEN_PASSES = 3
 _T = TypeVar("_T")
 
 #: Key of the answer :meth:`Pipeline.call` returns when a retry was answered with one
@@ -117,7 +115,6 @@ class Pipeline:
         self._monotonic = monotonic
         self._sleep = sleep
         self._rng = rng
-        self._semaphore = asyncio.Semaphore(max_concurrency)
         self._http: Sender | None = None
         # The URL of the last call to each path with the token it carried (rebuilt
         # when the token changes): parsing a URL costs more than the rest of a call.
@@ -126,8 +123,7 @@ class Pipeline:
         #: The client's instrumentation hooks.
         self.hooks = hooks
         self._probes = ProbeFactory(hooks, monotonic, self._base_url)
-        self._waits = hooks.wants(RateLimitWaited)
-        self.tokens = TokenManager(
+        self.tokens = tokens = TokenManager(
             key=token_key(corp_id, secret),
             fetch=self._fetch_token,
             store=token_store,
@@ -135,6 +131,9 @@ class Pipeline:
             monotonic=monotonic,
             rng=rng,
             on_refresh=_refresh_reporter(hooks),
+        )
+        self._admitter = Admitter(
+            asyncio.Semaphore(max_concurrency), tokens, hooks=hooks, monotonic=monotonic
         )
 
     def __repr__(self) -> str:
@@ -259,54 +258,6 @@ class Pipeline:
 
         return await self._retried(GETTOKEN, state, gettoken)
 
-    async def _wait_for_turn(self, token: AccessToken | None) -> AccessToken | None:
-        """Take a concurrency slot, carrying the newest token known by then.
-
-        A request that queued while the token was refused waits for the refresh
-        outside the concurrency bound (which the refresh itself needs).
-        """
-        passes = 0
-        while True:
-            if token is not None and not self.tokens.is_current(token):
-                token = await self.tokens.get()
-            await self._semaphore.acquire()
-            passes += 1
-            if token is None or passes >= _TOKEN_PASSES or self.tokens.is_current(token):
-                return token
-            self._semaphore.release()
-
-    async def _admit(
-        self, endpoint: Endpoint, admission: Admission, token: AccessToken | None
-    ) -> AccessToken | None:
-        """Wait for *endpoint*'s budget, then take a concurrency slot (held on return).
-
-        Waiting for a budget holds no slot: the caller waits for room, takes a slot,
-        and takes the room at once (or gives the slot back and waits again), so a
-        budget counts a call when it is sent and one endpoint's queue never holds
-        what another endpoint needs.
-        """
-        since = self._monotonic() if self._waits else 0.0
-        if not admission.must_wait():
-            token = await self._wait_for_turn(token)
-            admission.take()
-            if self._waits:
-                self._report_wait(endpoint, since)
-            return token
-        async with admission.gate:
-            for limiter in admission.before_slot:
-                await limiter.acquire()
-            while True:
-                for ready in admission.at_slot:
-                    await ready.wait_ready()
-                token = await self._wait_for_turn(token)
-                if admission.has_room():
-                    admission.take()
-                    break
-                self._semaphore.release()
-        if self._waits:
-            self._report_wait(endpoint, since)
-        return token
-
     async def _send(
         self,
         endpoint: Endpoint,
@@ -320,7 +271,7 @@ class Pipeline:
         http = self._client()
         path = endpoint.path
         admission = self.budgets.admission(endpoint)
-        token = await self._admit(endpoint, admission, token)
+        token = await self._admitter.admit(endpoint, admission, token)
         failure: TransportError | None = None
         response: httpx.Response | None = None
         try:
@@ -346,7 +297,7 @@ class Pipeline:
                 if upload is not None:
                     upload.close()
         finally:
-            self._semaphore.release()
+            self._admitter.release()
         # Raised outside the except blocks, so the httpx exception (whose request
         # carries the URL and with it the token) is not chained as __context__.
         if failure is not None:
@@ -401,11 +352,6 @@ class Pipeline:
         elif isinstance(exc, TransportError):  # a bad status or body: it may have been done
             raise after_failure(endpoint, exc, state)
         raise exc
-
-    def _report_wait(self, endpoint: Endpoint, since: float) -> None:
-        waited = self._monotonic() - since
-        if waited > 0:
-            self.hooks.emit(RateLimitWaited(path=endpoint.budget_key, seconds=waited))
 
     def _failure(self, path: str, exc: Exception, timed_out: bool) -> TransportError | None:
         """The library's error for a failed send (``None``: the client closed under it)."""
