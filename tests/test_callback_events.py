@@ -267,3 +267,54 @@ def test_a_decrypted_round_trip_parses_to_the_same_callback() -> None:
     assert envelope.msg_signature is not None
     xml = crypto.decrypt(envelope.msg_signature, "1", "2", body.encode())
     assert parse_callback(xml) == parse_callback(KF_EVENT)
+
+
+# -- kf_account_auth_change (official page 97713) ------------------------------------
+
+#: The official page's example, with a second account on each side (the page: "多个
+#: AuthAddOpenKfId节点表示多个新增账号").
+AUTH_CHANGE_XML = """<xml>
+   <ToUserName><![CDATA[toUser]]></ToUserName>
+   <FromUserName><![CDATA[sys]]></FromUserName>
+   <CreateTime>1348831860</CreateTime>
+   <MsgType><![CDATA[event]]></MsgType>
+   <Event><![CDATA[kf_account_auth_change]]></Event>
+   <AuthAddOpenKfId><![CDATA[wkxxxx1]]></AuthAddOpenKfId>
+   <AuthAddOpenKfId><![CDATA[wkxxxx3]]></AuthAddOpenKfId>
+   <AuthDelOpenKfId><![CDATA[wkxxxx2]]></AuthDelOpenKfId>
+   <AuthDelOpenKfId><![CDATA[wkxxxx4]]></AuthDelOpenKfId>
+</xml>"""
+
+
+def test_an_account_auth_change_names_every_account_added_and_withdrawn() -> None:
+    """Every AuthAddOpenKfId and AuthDelOpenKfId node counts, in order; raw_all keeps them."""
+    callback = parse_callback(AUTH_CHANGE_XML)
+    assert callback.is_account_auth_change
+    assert not callback.is_kf_msg_or_event
+    assert callback.auth_add_open_kfids == ("wkxxxx1", "wkxxxx3")
+    assert callback.auth_del_open_kfids == ("wkxxxx2", "wkxxxx4")
+    assert callback.raw_all["AuthAddOpenKfId"] == ("wkxxxx1", "wkxxxx3")
+    assert callback.raw["AuthAddOpenKfId"] == "wkxxxx1"  # the first, as before
+    assert callback.raw_all["Event"] == ("kf_account_auth_change",)
+
+
+def test_the_official_single_account_example_parses() -> None:
+    """The page's own example: one account added, one withdrawn."""
+    xml = AUTH_CHANGE_XML.replace(
+        "   <AuthAddOpenKfId><![CDATA[wkxxxx3]]></AuthAddOpenKfId>\n", ""
+    ).replace("   <AuthDelOpenKfId><![CDATA[wkxxxx4]]></AuthDelOpenKfId>\n", "")
+    callback = parse_callback(xml)
+    assert callback.auth_add_open_kfids == ("wkxxxx1",)
+    assert callback.auth_del_open_kfids == ("wkxxxx2",)
+
+
+def test_other_callbacks_have_no_auth_change_accounts() -> None:
+    """A kf_msg_or_event has empty account tuples."""
+    xml = (
+        "<xml><ToUserName>ww1</ToUserName><CreateTime>1</CreateTime><MsgType>event</MsgType>"
+        "<Event>kf_msg_or_event</Event><Token>T</Token><OpenKfId>wk1</OpenKfId></xml>"
+    )
+    callback = parse_callback(xml)
+    assert callback.auth_add_open_kfids == ()
+    assert callback.auth_del_open_kfids == ()
+    assert not callback.is_account_auth_change

@@ -38,6 +38,7 @@ from .errors import (
     XmlParseError,
 )
 from .events import (
+    KF_ACCOUNT_AUTH_CHANGE,
     KF_MSG_OR_EVENT,
     MAX_CALLBACK_BODY_BYTES,
     Envelope,
@@ -52,6 +53,7 @@ __all__ = [
     "DEFAULT_BOT_CONCURRENCY",
     "DEFAULT_POLL_INTERVAL",
     "DEFAULT_SHUTDOWN_TIMEOUT",
+    "KF_ACCOUNT_AUTH_CHANGE",
     "KF_MSG_OR_EVENT",
     "MAX_CALLBACK_BODY_BYTES",
     "AesKeyError",

@@ -33,6 +33,7 @@ from defusedxml import (
 from .errors import BodyTooLargeError, XmlParseError
 
 __all__ = [
+    "KF_ACCOUNT_AUTH_CHANGE",
     "KF_MSG_OR_EVENT",
     "MAX_CALLBACK_BODY_BYTES",
     "Envelope",
@@ -46,6 +47,9 @@ MAX_CALLBACK_BODY_BYTES: Final = 64 * 1024
 
 #: The ``Event`` of the callback that says a KF account has messages waiting.
 KF_MSG_OR_EVENT: Final = "kf_msg_or_event"
+#: The ``Event`` of the callback that says which KF accounts were authorised to the
+#: app or withdrawn from it (official page 97713).
+KF_ACCOUNT_AUTH_CHANGE: Final = "kf_account_auth_change"
 
 _HIDDEN = "***"
 
@@ -93,11 +97,11 @@ def _forbid_external(context: str, base: str | None, sysid: str | None, pubid: s
     raise ExternalReferenceForbidden(context, base, sysid, pubid)
 
 
-def _child_texts(body: str | bytes, what: str) -> dict[str, str]:
-    """Size-check and parse *body*; each child of the root's tag -> its text.
+def _child_texts(body: str | bytes, what: str) -> dict[str, list[str]]:
+    """Size-check and parse *body*; each child of the root's tag -> its texts, in order.
 
-    The text is the child's own character data ("" when empty); of a repeated tag,
-    the first one counts.
+    A text is the child's own character data ("" when empty); a tag that repeats
+    (``AuthAddOpenKfId`` of ``kf_account_auth_change``) has one text per occurrence.
     """
     _check_size(body, what)
     parser = ParserCreate()
@@ -107,7 +111,7 @@ def _child_texts(body: str | bytes, what: str) -> dict[str, str]:
     parser.UnparsedEntityDeclHandler = _forbid_unparsed_entity
     parser.ExternalEntityRefHandler = _forbid_external
     parser.buffer_text = True
-    texts: dict[str, str] = {}
+    texts: dict[str, list[str]] = {}
     chunks: list[str] = []
     depth = 0
 
@@ -119,8 +123,12 @@ def _child_texts(body: str | bytes, what: str) -> dict[str, str]:
 
     def end(tag: str) -> None:
         nonlocal depth
-        if depth == 2 and tag not in texts:
-            texts[tag] = "".join(chunks)
+        if depth == 2:
+            found = texts.get(tag)
+            if found is None:
+                texts[tag] = ["".join(chunks)]
+            else:
+                found.append("".join(chunks))
         depth -= 1
 
     def data(text: str) -> None:
@@ -183,7 +191,7 @@ def read_envelope(body: str | bytes) -> Envelope:
             no non-empty ``Encrypt`` element.
         TypeError: *body* is neither str nor bytes.
     """
-    texts = _child_texts(body, "callback body")
+    texts = _first_texts(_child_texts(body, "callback body"))
     encrypt = texts.get("Encrypt")
     if not encrypt:
         raise XmlParseError("callback body has no Encrypt element")
@@ -195,6 +203,11 @@ def read_envelope(body: str | bytes) -> Envelope:
         timestamp=texts.get("TimeStamp") or None,
         nonce=texts.get("Nonce") or None,
     )
+
+
+def _first_texts(texts: Mapping[str, list[str]]) -> dict[str, str]:
+    """The first text of each tag."""
+    return {tag: values[0] for tag, values in texts.items()}
 
 
 def _create_time(text: str | None) -> datetime | None:
@@ -236,13 +249,26 @@ class KfCallback:
     token: str | None = attrs.field(default=None, repr=_hidden)
     #: ``OpenKfId``: the KF account with messages waiting.
     open_kfid: str | None = None
+    #: ``kf_account_auth_change``: the accounts authorised to the app (every
+    #: ``AuthAddOpenKfId``, in order; empty for other callbacks).
+    auth_add_open_kfids: tuple[str, ...] = ()
+    #: ``kf_account_auth_change``: the accounts withdrawn from the app (every
+    #: ``AuthDelOpenKfId``, in order).
+    auth_del_open_kfids: tuple[str, ...] = ()
     #: Every top-level element's text, by tag (the first of a repeated tag).
     raw: Mapping[str, str] = attrs.field(factory=dict, repr=False, hash=False)
+    #: Every top-level element's texts, by tag, one per occurrence, in order.
+    raw_all: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict, repr=False, eq=False)
 
     @property
     def is_kf_msg_or_event(self) -> bool:
         """Whether this is a ``kf_msg_or_event`` naming an account to pull."""
         return self.event == KF_MSG_OR_EVENT and bool(self.open_kfid)
+
+    @property
+    def is_account_auth_change(self) -> bool:
+        """Whether this is a ``kf_account_auth_change`` (accounts authorised or withdrawn)."""
+        return self.event == KF_ACCOUNT_AUTH_CHANGE
 
 
 def parse_callback(xml: str | bytes) -> KfCallback:
@@ -262,7 +288,8 @@ def parse_callback(xml: str | bytes) -> KfCallback:
         BodyTooLargeError: *xml* is over :data:`MAX_CALLBACK_BODY_BYTES` (not parsed).
         TypeError: *xml* is neither str nor bytes.
     """
-    texts = _child_texts(xml, "callback XML")
+    every = _child_texts(xml, "callback XML")
+    texts = _first_texts(every)
     get = texts.get
     return KfCallback(
         to_user_name=get("ToUserName") or None,
@@ -271,5 +298,13 @@ def parse_callback(xml: str | bytes) -> KfCallback:
         event=get("Event") or None,
         token=get("Token") or None,
         open_kfid=get("OpenKfId") or None,
+        auth_add_open_kfids=_ids(every.get("AuthAddOpenKfId")),
+        auth_del_open_kfids=_ids(every.get("AuthDelOpenKfId")),
         raw=MappingProxyType(texts),
+        raw_all=MappingProxyType({tag: tuple(values) for tag, values in every.items()}),
     )
+
+
+def _ids(texts: list[str] | None) -> tuple[str, ...]:
+    """The non-empty ids of a repeated tag, in order, each once."""
+    return tuple(dict.fromkeys(t.strip() for t in texts or () if t.strip()))
