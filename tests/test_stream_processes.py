@@ -179,3 +179,65 @@ async def test_a_killed_fleet_consumer_is_replaced_within_the_lease_ttl(
     counts = Counter(_lines(out))
     assert set(counts) == set(expected)
     assert max(counts.values()) <= 2
+
+
+def _stopped(pid: int) -> bool:
+    """Whether the kernel reports *pid* stopped (state ``T``)."""
+    return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] == "T"
+
+
+async def test_a_paused_fleet_consumer_hands_out_nothing_once_its_lease_ran_out(
+    tmp_path: Path, redis_url: str, redis_namespace: str
+) -> None:
+    """SIGSTOP past the lease, another consumer takes over, SIGCONT: the paused one stops.
+
+    It may finish the message it had in hand when it was paused, and nothing more.
+    """
+    sim = WeComSimulator(seed=6)
+    sim.sync_msg_without_token_per_minute = None
+    kfid = sim.add_account("Support")
+    sim.fill(kfid, 40)
+    expected = [item["msgid"] for item in sim.messages(kfid)]
+    out = tmp_path / "handled.txt"
+    redis = aioredis.Redis.from_url(redis_url)
+    lease_key = f"{redis_namespace}:lease:{kfid}"
+    try:
+        async with serve(sim) as base_url:
+            config = {
+                "base_url": base_url,
+                "open_kfid": kfid,
+                "store": "redis",
+                "redis_url": redis_url,
+                "namespace": redis_namespace,
+                "lease_ttl": 1.0,
+                "out": str(out),
+                "limit": 10,
+                "handle_seconds": 0.05,
+                "name": "paused",
+            }
+            paused = await _start(config)
+            await _until_lines(out, 2, paused)  # early in its first page of 10
+            os.kill(paused.pid, signal.SIGSTOP)
+            for _ in range(10_000):
+                if _stopped(paused.pid):
+                    break
+            else:
+                raise AssertionError("the consumer did not stop")
+            before = len(_lines(out))
+            for _ in range(500):  # bounded: its lease expires in Redis (<= lease_ttl)
+                if not await redis.exists(lease_key):
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                raise AssertionError("the paused consumer's lease never expired")
+            assert "done" in await _finish(await _start({**config, "name": "successor"}))
+            os.kill(paused.pid, signal.SIGCONT)
+            _, stderr = await asyncio.wait_for(paused.communicate(), 60)
+    finally:
+        await redis.aclose()
+    assert paused.returncode != 0
+    assert "LeaseLostError" in stderr.decode()
+    handled = [line.split() for line in out.read_text(encoding="utf-8").splitlines()]
+    by_paused = [msgid for name, msgid in handled if name == "paused"]
+    assert len(by_paused) <= before + 1  # at most the message in hand at the pause
+    assert {msgid for name, msgid in handled if name == "successor"} == set(expected)
