@@ -37,6 +37,18 @@ async def _worker(config: dict[str, Any]) -> tuple[asyncio.subprocess.Process, s
     return process, line.split()[1]
 
 
+def _common(base_url: str, redis_url: str, namespace: str, out: Path) -> dict[str, Any]:
+    """What both workers' configs share."""
+    return {
+        "base_url": base_url,
+        "redis_url": redis_url,
+        "namespace": namespace,
+        "token": TOKEN,
+        "aes_key": KEY,
+        "out": str(out),
+    }
+
+
 async def test_two_uvicorn_workers_with_redis_handle_each_message_once(
     tmp_path: Path, redis_url: str
 ) -> None:
@@ -47,14 +59,7 @@ async def test_two_uvicorn_workers_with_redis_handle_each_message_once(
     out = tmp_path / "handled.txt"
     namespace = f"t-{uuid.uuid4().hex[:8]}"
     async with serve(sim) as base_url:
-        common = {
-            "base_url": base_url,
-            "redis_url": redis_url,
-            "namespace": namespace,
-            "token": TOKEN,
-            "aes_key": KEY,
-            "out": str(out),
-        }
+        common = _common(base_url, redis_url, namespace, out)
         (a, url_a), (b, url_b) = [await _worker({**common, "name": name}) for name in ("a", "b")]
         msgids: list[str] = []
         try:
@@ -112,12 +117,7 @@ async def test_a_rolling_deploy_does_not_lose_the_wake_up_left_for_the_old_worke
     redis = aioredis.Redis.from_url(redis_url)
     async with serve(sim) as base_url:
         common = {
-            "base_url": base_url,
-            "redis_url": redis_url,
-            "namespace": namespace,
-            "token": TOKEN,
-            "aes_key": KEY,
-            "out": str(out),
+            **_common(base_url, redis_url, namespace, out),
             "lease_ttl": 2.0,
             "handle_seconds": 2.0,
         }

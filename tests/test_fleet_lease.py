@@ -8,6 +8,7 @@ of this test's own that the test freezes (SIGSTOP) or restarts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
@@ -26,7 +27,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from wecom_kf_async import KfBot, LeaseLostError, TextMessage
-from wecom_kf_async.fleet import RedisCursorStore, connect
+from wecom_kf_async.fleet import RedisCursorLease, RedisCursorStore, connect
 from wecom_kf_async.testing import WeComSimulator
 
 from .conftest import FakeClock, client_for
@@ -209,6 +210,42 @@ async def prime(store: RedisCursorStore) -> None:
         assert await lease.again() == (False, None)
 
 
+async def leave_a_ghost(
+    server: PrivateRedis, store: RedisCursorStore, redis: aioredis.Redis, open_kfid: str
+) -> None:
+    """Every try of *store*'s take times out on a frozen Redis, which runs it when thawed:
+    a lease of *store*'s owner that nobody renews."""
+    await prime(store)
+    server.freeze()
+    with pytest.raises((RedisTimeoutError, RedisConnectionError)):  # no answer
+        async with store.consume(open_kfid):
+            raise AssertionError("no answer from a frozen Redis")
+    server.thaw()
+
+    async def ghost_appeared() -> bool:
+        return bool(await redis.exists(f"wecom_kf:lease:{open_kfid}"))
+
+    await eventually(ghost_appeared, within=5.0)  # Redis ran the take when it woke
+
+
+def record_texts(bot: KfBot) -> list[str]:
+    """The msgids of the texts *bot* handles, in order."""
+    handled: list[str] = []
+
+    @bot.on(TextMessage)
+    async def record(message: TextMessage) -> None:
+        handled.append(message.msgid)
+
+    return handled
+
+
+async def handles(handled: list[str], count: int) -> None:
+    async def enough() -> bool:
+        return len(handled) >= count
+
+    await eventually(enough)
+
+
 # -- defect 6: a consumer stops the moment it knows its lease is gone -------------------
 
 
@@ -292,24 +329,15 @@ async def test_a_callback_while_redis_is_frozen_past_the_command_timeout_is_stil
     sim, kfid = sim_with(3)
     redis = connect(private_redis.url)
     store = RedisCursorStore(redis, lease_ttl=10.0)
-    handled: list[str] = []
     try:
         await prime(store)
         async with client_for(sim) as kf, KfBot(kf, cursors=store) as bot:
-
-            @bot.on(TextMessage)
-            async def record(message: TextMessage) -> None:
-                handled.append(message.msgid)
-
+            handled = record_texts(bot)
             private_redis.freeze()
             bot.wake(kfid, sim.callback_token(kfid))
             await asyncio.sleep(2.5)  # the freeze, as long as the issue's
             private_redis.thaw()
-
-            async def all_handled() -> bool:
-                return len(handled) == 3
-
-            await eventually(all_handled)
+            await handles(handled, 3)
 
             async def let_go() -> bool:
                 return not await redis.exists(f"wecom_kf:lease:{kfid}")
@@ -330,17 +358,7 @@ async def test_a_take_redis_ran_after_the_client_gave_up_is_claimed_by_the_next_
     redis = quick_client(private_redis.url)
     store = RedisCursorStore(redis, lease_ttl=30)
     try:
-        await prime(store)
-        private_redis.freeze()
-        with pytest.raises(RedisTimeoutError):
-            async with store.consume("wkA"):
-                raise AssertionError("no answer from a frozen Redis")
-        private_redis.thaw()
-
-        async def ghost_appeared() -> bool:
-            return bool(await redis.exists("wecom_kf:lease:wkA"))
-
-        await eventually(ghost_appeared, within=5.0)  # Redis ran the take when it woke
+        await leave_a_ghost(private_redis, store, redis, "wkA")
         async with store.consume("wkA", "TOKEN") as lease:
             assert lease is not None  # ours, not a note waiting 30 s for nobody
         assert await redis.exists("wecom_kf:lease:wkA", "wecom_kf:wake:wkA") == 0
@@ -360,31 +378,12 @@ async def test_a_wake_note_left_on_a_lease_nobody_renews_is_pulled_when_it_expir
     p_store = RedisCursorStore(p_redis, lease_ttl=2.0)
     q_redis = connect(private_redis.url)
     q_store = RedisCursorStore(q_redis, lease_ttl=2.0)
-    handled: list[str] = []
     try:
-        await prime(p_store)
-        private_redis.freeze()
-        with pytest.raises(RedisTimeoutError):
-            async with p_store.consume(kfid):
-                raise AssertionError("no answer from a frozen Redis")
-        private_redis.thaw()
-
-        async def ghost_appeared() -> bool:
-            return bool(await q_redis.exists(f"wecom_kf:lease:{kfid}"))
-
-        await eventually(ghost_appeared, within=5.0)
+        await leave_a_ghost(private_redis, p_store, q_redis, kfid)
         async with client_for(sim) as kf, KfBot(kf, cursors=q_store) as q:
-
-            @q.on(TextMessage)
-            async def record(message: TextMessage) -> None:
-                handled.append(message.msgid)
-
+            handled = record_texts(q)
             q.wake(kfid, sim.callback_token(kfid))
-
-            async def all_handled() -> bool:
-                return len(handled) == 3
-
-            await eventually(all_handled)
+            await handles(handled, 3)
     finally:
         await p_store.aclose()
         await q_store.aclose()
@@ -430,49 +429,61 @@ async def test_a_release_check_redis_ran_after_the_client_gave_up_keeps_the_wake
 # -- defect 8: letting go of a lease hands a pending note on -------------------------------
 
 
-async def test_a_holder_that_lets_go_without_pulling_hands_the_wake_note_on(
+@pytest.fixture
+async def two_workers(
     shared_redis: aioredis.Redis, namespace: str
-) -> None:
-    """A stops (no ``again()``) while B's note is pending: B is woken to pull."""
+) -> AsyncIterator[tuple[RedisCursorStore, RedisCursorStore]]:
+    """Two workers' stores (0.6 s leases) on the shared Redis."""
     a = RedisCursorStore(shared_redis, namespace=namespace, lease_ttl=0.6)
     b = RedisCursorStore(shared_redis, namespace=namespace, lease_ttl=0.6)
+    try:
+        yield a, b
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+@contextlib.asynccontextmanager
+async def noted_while_held(
+    a: RedisCursorStore, b: RedisCursorStore
+) -> AsyncIterator[RedisCursorLease]:
+    """A holds wkA's lease; B finds it taken and leaves a note with ``TOKEN``."""
+    async with a.consume("wkA") as lease:
+        assert lease is not None
+        async with b.consume("wkA", "TOKEN") as refused:
+            assert refused is None
+        yield lease
+
+
+async def test_a_holder_that_lets_go_without_pulling_hands_the_wake_note_on(
+    two_workers: tuple[RedisCursorStore, RedisCursorStore], shared_redis: aioredis.Redis
+) -> None:
+    """A stops (no ``again()``) while B's note is pending: B is woken to pull."""
+    a, b = two_workers
     woken: asyncio.Queue[str] = asyncio.Queue()
     b.add_waker(woken.put_nowait)
-    try:
-        async with a.consume("wkA") as lease:
-            assert lease is not None
-            async with b.consume("wkA", "TOKEN") as refused:
-                assert refused is None  # B leaves a note ...
-        # ... and A lets go without pulling again (it is shutting down).
-        async with asyncio.timeout(10):
-            assert await woken.get() == "wkA"
-        async with b.consume("wkA") as taken:
-            assert taken is not None  # the note is B's to honour now
-        assert await shared_redis.exists(f"{namespace}:wake:wkA") == 0
-    finally:
-        await b.aclose()
+    async with noted_while_held(a, b):
+        pass  # A lets go without pulling again (it is shutting down)
+    async with asyncio.timeout(10):
+        assert await woken.get() == "wkA"
+    async with b.consume("wkA") as taken:
+        assert taken is not None  # the note is B's to honour now
+    assert await shared_redis.exists(f"{b.namespace}:wake:wkA") == 0
 
 
 async def test_a_note_the_holder_honours_wakes_nobody(
-    shared_redis: aioredis.Redis, namespace: str
+    two_workers: tuple[RedisCursorStore, RedisCursorStore],
 ) -> None:
     """The holder pulls once more for the note: the note's watcher goes away quietly."""
-    a = RedisCursorStore(shared_redis, namespace=namespace, lease_ttl=0.3)
-    b = RedisCursorStore(shared_redis, namespace=namespace, lease_ttl=0.3)
+    a, b = two_workers
     woken: list[str] = []
     b.add_waker(woken.append)
-    try:
-        async with a.consume("wkA") as lease:
-            assert lease is not None
-            async with b.consume("wkA", "TOKEN") as refused:
-                assert refused is None
-            assert await lease.again() == (True, "TOKEN")
-            assert await lease.again() == (False, None)
+    async with noted_while_held(a, b) as lease:
+        assert await lease.again() == (True, "TOKEN")
+        assert await lease.again() == (False, None)
 
-        async def watcher_done() -> bool:
-            return not b.watching  # the accounts whose note it watches
+    async def watcher_done() -> bool:
+        return not b.watching  # the accounts whose note it watches
 
-        await eventually(watcher_done, within=10.0)
-    finally:
-        await b.aclose()
+    await eventually(watcher_done, within=10.0)
     assert woken == []
