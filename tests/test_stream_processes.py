@@ -106,28 +106,50 @@ async def redis_namespace(redis_url: str) -> str:
     return f"t-{uuid.uuid4().hex[:8]}"
 
 
+def _account(seed: int, count: int) -> tuple[WeComSimulator, str, list[str]]:
+    """A simulator with one account holding *count* messages, and their msgids."""
+    sim = WeComSimulator(seed=seed)
+    sim.sync_msg_without_token_per_minute = None
+    kfid = sim.add_account("Support")
+    sim.fill(kfid, count)
+    return sim, kfid, [item["msgid"] for item in sim.messages(kfid)]
+
+
+def _fleet_config(
+    base_url: str, kfid: str, redis_url: str, namespace: str, out: Path, **settings: Any
+) -> dict[str, Any]:
+    """A consumer's config with the Redis store; *settings* add to or override it."""
+    return {
+        "base_url": base_url,
+        "open_kfid": kfid,
+        "store": "redis",
+        "redis_url": redis_url,
+        "namespace": namespace,
+        "out": str(out),
+        "limit": LIMIT,
+        **settings,
+    }
+
+
+async def _until_expired(redis: aioredis.Redis, key: str) -> None:
+    """Wait (bounded) until Redis expires *key*, a lease nobody renews (<= 1 s here)."""
+    for _ in range(500):
+        if not await redis.exists(key):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{key} never expired")
+
+
 async def test_two_fleet_processes_woken_together_never_both_handle_one_page(
     tmp_path: Path, redis_url: str, redis_namespace: str
 ) -> None:
     """Two consumers with the Redis store start at once: each message handled by exactly one."""
-    sim = WeComSimulator(seed=3)
-    sim.sync_msg_without_token_per_minute = None
-    kfid = sim.add_account("Support")
-    sim.fill(kfid, 120)
-    expected = [item["msgid"] for item in sim.messages(kfid)]
+    sim, kfid, expected = _account(3, 120)
     out = tmp_path / "handled.txt"
     async with serve(sim) as base_url:
-        common = {
-            "base_url": base_url,
-            "open_kfid": kfid,
-            "store": "redis",
-            "redis_url": redis_url,
-            "namespace": redis_namespace,
-            "lease_ttl": 5.0,
-            "out": str(out),
-            "limit": LIMIT,
-            "handle_seconds": 0.002,
-        }
+        common = _fleet_config(
+            base_url, kfid, redis_url, redis_namespace, out, lease_ttl=5.0, handle_seconds=0.002
+        )
         processes = [await _start({**common, "name": name}) for name in ("a", "b")]
         for process in processes:
             await _finish(process)
@@ -141,27 +163,21 @@ async def test_a_killed_fleet_consumer_is_replaced_within_the_lease_ttl(
     tmp_path: Path, redis_url: str, redis_namespace: str
 ) -> None:
     """The holder dies mid-pull; once its lease expires the next one takes over, losing nothing."""
-    sim = WeComSimulator(seed=5)
-    sim.sync_msg_without_token_per_minute = None
-    kfid = sim.add_account("Support")
-    sim.fill(kfid, 60)
-    expected = [item["msgid"] for item in sim.messages(kfid)]
+    sim, kfid, expected = _account(5, 60)
     out = tmp_path / "handled.txt"
     redis = aioredis.Redis.from_url(redis_url)
     try:
         async with serve(sim) as base_url:
-            config = {
-                "base_url": base_url,
-                "open_kfid": kfid,
-                "store": "redis",
-                "redis_url": redis_url,
-                "namespace": redis_namespace,
-                "lease_ttl": 1.0,
-                "out": str(out),
-                "limit": LIMIT,
-                "handle_seconds": 0.01,
-                "name": "first",
-            }
+            config = _fleet_config(
+                base_url,
+                kfid,
+                redis_url,
+                redis_namespace,
+                out,
+                lease_ttl=1.0,
+                handle_seconds=0.01,
+                name="first",
+            )
             first = await _start(config)
             await _until_lines(out, 2 * LIMIT + 2, first)
             os.kill(first.pid, signal.SIGKILL)
@@ -169,13 +185,61 @@ async def test_a_killed_fleet_consumer_is_replaced_within_the_lease_ttl(
             lease_key = f"{redis_namespace}:lease:{kfid}"
             remaining_ms = await redis.pttl(lease_key)
             assert 0 < remaining_ms <= 1000  # the dead holder's lease, expiring on its own
-            for _ in range(300):  # bounded wait for Redis to expire it (<= its TTL)
-                if not await redis.exists(lease_key):
-                    break
-                await asyncio.sleep(0.01)
+            await _until_expired(redis, lease_key)
             assert "done" in await _finish(await _start({**config, "name": "second"}))
     finally:
         await redis.aclose()
     counts = Counter(_lines(out))
     assert set(counts) == set(expected)
     assert max(counts.values()) <= 2
+
+
+def _stopped(pid: int) -> bool:
+    """Whether the kernel reports *pid* stopped (state ``T``)."""
+    return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] == "T"
+
+
+async def test_a_paused_fleet_consumer_hands_out_nothing_once_its_lease_ran_out(
+    tmp_path: Path, redis_url: str, redis_namespace: str
+) -> None:
+    """SIGSTOP past the lease, another consumer takes over, SIGCONT: the paused one stops.
+
+    It may finish the message it had in hand when it was paused, and nothing more.
+    """
+    sim, kfid, expected = _account(6, 40)
+    out = tmp_path / "handled.txt"
+    redis = aioredis.Redis.from_url(redis_url)
+    try:
+        async with serve(sim) as base_url:
+            config = _fleet_config(
+                base_url,
+                kfid,
+                redis_url,
+                redis_namespace,
+                out,
+                lease_ttl=1.0,
+                limit=10,
+                handle_seconds=0.05,
+                name="paused",
+            )
+            paused = await _start(config)
+            await _until_lines(out, 2, paused)  # early in its first page of 10
+            os.kill(paused.pid, signal.SIGSTOP)
+            for _ in range(10_000):
+                if _stopped(paused.pid):
+                    break
+            else:
+                raise AssertionError("the consumer did not stop")
+            before = len(_lines(out))
+            await _until_expired(redis, f"{redis_namespace}:lease:{kfid}")
+            assert "done" in await _finish(await _start({**config, "name": "successor"}))
+            os.kill(paused.pid, signal.SIGCONT)
+            _, stderr = await asyncio.wait_for(paused.communicate(), 60)
+    finally:
+        await redis.aclose()
+    assert paused.returncode != 0
+    assert "LeaseLostError" in stderr.decode()
+    handled = [line.split() for line in out.read_text(encoding="utf-8").splitlines()]
+    by_paused = [msgid for name, msgid in handled if name == "paused"]
+    assert len(by_paused) <= before + 1  # at most the message in hand at the pause
+    assert {msgid for name, msgid in handled if name == "successor"} == set(expected)

@@ -33,7 +33,7 @@ import attrs
 from .._constants import LOGGER_NAME
 from .._errors import KfError
 from ..instrumentation.events import PullFinished, PullStarted
-from ..messages.cursors import CursorStore
+from ..messages.cursors import CursorStore, ExclusiveCursorStore
 from ..messages.stream import RecentIds
 from ..models import Event, KfMessage, Message
 from ._dispatch import ErrorHook, Handler, Handlers
@@ -122,6 +122,7 @@ class KfBot:
         self._stop = asyncio.Event()
         self._closed = asyncio.Event()
         self._waiting_warned = False
+        self._forget_waker: Callable[[], None] | None = None  # fleet: see _wake_for_note
         #: Pulls started, per account (for tests and metrics).
         self.pulls: dict[str, int] = {}
 
@@ -178,6 +179,8 @@ class KfBot:
         if self._state == "closed":
             raise RuntimeError("KfBot cannot be started again after aclose()")
         self._state = "running"
+        if isinstance(self.cursors, ExclusiveCursorStore):  # fleet: see _wake_for_note
+            self._forget_waker = self.cursors.add_waker(self._wake_for_note)
         for open_kfid, lane in self._lanes.items():
             if lane.again and lane.task is None:
                 lane.again = False
@@ -195,6 +198,8 @@ class KfBot:
             return
         self._state = "closed"
         self._stop.set()
+        if self._forget_waker is not None:  # fleet: see _wake_for_note
+            self._forget_waker()
         try:
             tasks = [lane.task for lane in self._lanes.values() if lane.task is not None]
             if tasks:
@@ -239,6 +244,12 @@ class KfBot:
             return True
         self._start_lane(open_kfid, lane, token)
         return True
+
+    def _wake_for_note(self, open_kfid: str) -> None:
+        """Fleet: a wake note this bot left has no holder any more (the holder let go
+        without pulling, or its lease expired): pull, if the account is this bot's."""
+        if open_kfid in self._lanes:
+            self.wake(open_kfid)
 
     def _start_lane(self, open_kfid: str, lane: _Lane, token: str | None) -> None:
         lane.token = None

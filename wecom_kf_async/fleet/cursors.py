@@ -7,27 +7,45 @@ unless renewed:
 - the first worker takes the lease and pulls; a renewal task keeps it while the
   worker lives, so a crashed worker's lease ends within ``lease_ttl``;
 - a worker that finds the lease taken leaves a "wake" note (with its callback
-  token) and returns at once;
+  token) and returns at once; while a waker is registered (a running ``KfBot``), it
+  watches its note until a holder takes it, and wakes the bot to pull if the note is
+  left with no holder (the holder let go without pulling, or its lease expired);
 - before the holder lets go, one script either finds a note, deletes it and keeps
   the lease (the holder pulls once more, with that token), or finds none and
   deletes the lease: a wake-up is never lost between the check and the release;
+  a holder that lets go otherwise (it stops, it failed) leaves the note in place;
 - the cursor is saved by a script that checks the owner first, so a worker whose
-  lease ran out (a long pause) cannot move the cursor under its successor.
+  lease ran out (a long pause) cannot move the cursor under its successor, and the
+  holder hands out no message once it knows, or must assume, its lease is gone;
+- every script is safe to repeat, and one whose answer did not come is sent again
+  as the same owner (see ``_lease``); a take that never got an answer is remembered,
+  and the account's next consume in this process uses its owner, claiming the lease
+  if Redis ran it late.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-import math
 import secrets
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Final
 
 from .._constants import LOGGER_NAME
-from .._errors import LeaseLostError
-from ._redis import DEFAULT_NAMESPACE, Redis, check_namespace, open_client, positive, text
+from ._lease import LeaseKeys, LeaseScripts, RedisCursorLease, run_script
+from ._redis import (
+    DEFAULT_NAMESPACE,
+    MISCONFIGURED,
+    UNREACHABLE,
+    Redis,
+    check_namespace,
+    open_client,
+    positive,
+    text,
+)
 
 __all__ = ["DEFAULT_LEASE_TTL", "RedisCursorLease", "RedisCursorStore"]
 
@@ -36,55 +54,10 @@ logger = logging.getLogger(LOGGER_NAME)
 #: Seconds an account's consumer lease lives without renewal: the longest a crashed
 #: consumer keeps the others from its account.
 DEFAULT_LEASE_TTL: Final = 10.0
-#: Seconds a wake note waits for the holder to see it.
+#: Milliseconds a wake note waits for a holder to see it.
 _WAKE_TTL_MS: Final = 600_000
-
-# KEYS: lease, wake. ARGV: owner, lease ms, token ('' for none), wake ms.
-_TAKE = """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return 1
-end
-if ARGV[3] ~= '' or redis.call('EXISTS', KEYS[2]) == 0 then
-  redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
-end
-return 0
-"""
-
-# KEYS: lease, cursor. ARGV: owner, cursor, lease ms.
-_SAVE = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return 0
-end
-redis.call('SET', KEYS[2], ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return 1
-"""
-
-# KEYS: lease, wake. ARGV: owner, lease ms. -> {-1} lost, {0} released, {1, token} again
-_AGAIN = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return {-1}
-end
-local wake = redis.call('GET', KEYS[2])
-if wake then
-  redis.call('DEL', KEYS[2])
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return {1, wake}
-end
-redis.call('DEL', KEYS[1])
-return {0}
-"""
-
-# KEYS: lease. ARGV: owner, lease ms (0: release).
-_KEEP = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return 0
-end
-if tonumber(ARGV[2]) == 0 then
-  return redis.call('DEL', KEYS[1])
-end
-return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-"""
+#: What the note watcher's script answers.
+_NO_NOTE, _HELD, _ORPHANED = 0, 1, 2
 
 
 class RedisCursorStore:
@@ -93,15 +66,18 @@ class RedisCursorStore:
     It is an :class:`~wecom_kf_async.ExclusiveCursorStore`: ``kf.messages.stream``
     (and the bot) take the account's lease through :meth:`consume`. Keys:
     ``{namespace}:cursor:{open_kfid}``, ``{namespace}:lease:{open_kfid}`` and
-    ``{namespace}:wake:{open_kfid}``. Redis errors propagate: a cursor cannot be
-    kept anywhere else without risking a skipped or repeated page.
+    ``{namespace}:wake:{open_kfid}``. Redis errors propagate once the lease scripts'
+    own tries are spent: a cursor cannot be kept anywhere else without risking a
+    skipped or repeated page.
 
     Args:
         redis: A ``redis://`` URL (the store then owns and closes its client), or a
             ``redis.asyncio.Redis`` you own.
         namespace: Prefix of the keys.
         lease_ttl: Seconds a lease lives without renewal (renewed every third of it
-            while its consumer runs).
+            while its consumer runs; a wake note is checked as often).
+        monotonic: The clock that times the lease on this side: a holder whose last
+            renewal is ``lease_ttl`` old takes its lease as lost.
     """
 
     def __init__(
@@ -110,117 +86,191 @@ class RedisCursorStore:
         *,
         namespace: str = DEFAULT_NAMESPACE,
         lease_ttl: float = DEFAULT_LEASE_TTL,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.namespace = check_namespace(namespace)
         self.lease_ttl = positive("lease_ttl", lease_ttl)
         self._redis, self._owned = open_client(redis)
-        self._lease_ms = max(1, math.ceil(self.lease_ttl * 1000))
-        self._take = self._redis.register_script(_TAKE)
-        self._save = self._redis.register_script(_SAVE)
-        self._again = self._redis.register_script(_AGAIN)
-        self._keep = self._redis.register_script(_KEEP)
+        self._monotonic = monotonic
+        self._scripts = LeaseScripts(self._redis, self.lease_ttl, monotonic)
+        #: Owner of a take whose answer never came, per account (claimed by the next one).
+        self._unresolved: dict[str, str] = {}
+        self._wakers: list[Callable[[str], object]] = []
+        self._watchers: dict[str, asyncio.Task[None]] = {}
 
     def __repr__(self) -> str:
         return f"RedisCursorStore(namespace={self.namespace!r}, lease_ttl={self.lease_ttl!r})"
 
-    def _key(self, kind: str, open_kfid: str) -> str:
-        return f"{self.namespace}:{kind}:{open_kfid}"
+    def _keys(self, open_kfid: str) -> LeaseKeys:
+        ns = self.namespace
+        return LeaseKeys(
+            f"{ns}:lease:{open_kfid}", f"{ns}:wake:{open_kfid}", f"{ns}:cursor:{open_kfid}"
+        )
 
     async def get(self, open_kfid: str) -> str | None:
         """The saved cursor of *open_kfid*, or ``None``."""
-        value = await self._redis.get(self._key("cursor", open_kfid))
+        value = await self._redis.get(self._keys(open_kfid).cursor)
         return None if value is None else text(value)
 
     async def set(self, open_kfid: str, cursor: str) -> None:
         """Save *cursor* for *open_kfid*, without a lease (for tools and migrations)."""
-        await self._redis.set(self._key("cursor", open_kfid), cursor)
+        await self._redis.set(self._keys(open_kfid).cursor, cursor)
+
+    # -- the lease -----------------------------------------------------------------
 
     @contextlib.asynccontextmanager
     async def consume(
         self, open_kfid: str, token: str | None = None
     ) -> AsyncIterator[RedisCursorLease | None]:
-        """Hold *open_kfid*'s lease for the block, or yield ``None`` (and leave a note)."""
-        owner = secrets.token_hex(16)
-        keys = (self._key("lease", open_kfid), self._key("wake", open_kfid))
-        taken = await self._take(
-            keys=list(keys), args=[owner, self._lease_ms, token or "", _WAKE_TTL_MS]
-        )
+        """Hold *open_kfid*'s lease for the block, or yield ``None`` (and leave a note).
+
+        A note left while a waker is registered is watched (see :meth:`add_waker`).
+        Leaving the block without :meth:`RedisCursorLease.again` saying "released"
+        (a stop, an error) releases the lease and leaves any pending note in place.
+        """
+        keys = self._keys(open_kfid)
+        owner = self._unresolved.pop(open_kfid, None) or secrets.token_hex(16)
+        answered = False
+        try:
+            taken, since = await run_script(
+                self._scripts.take,
+                [keys.lease, keys.wake],
+                [owner, self._scripts.lease_ms, token or "", _WAKE_TTL_MS],
+                open_kfid=open_kfid,
+                monotonic=self._monotonic,
+            )
+            answered = True
+        finally:
+            if not answered:  # Redis may still run it: the next consume claims the lease
+                self._unresolved[open_kfid] = owner
         if not taken:
+            self._watch(open_kfid)
             yield None
             return
-        lease = RedisCursorLease(self, open_kfid, owner)
-        renewer = asyncio.create_task(lease._renew_forever())
+        lease = RedisCursorLease(self._scripts, keys, open_kfid, owner, since)
+        renewer = asyncio.create_task(lease._renew_forever(), name=f"kf-lease {open_kfid}")
         try:
             yield lease
         finally:
             renewer.cancel()
             await asyncio.gather(renewer, return_exceptions=True)
             if not lease._released:
-                with contextlib.suppress(Exception):  # it expires on its own anyway
-                    await self._keep(keys=[keys[0]], args=[owner, 0])
+                await self._let_go(keys, open_kfid, owner)
+
+    async def _let_go(self, keys: LeaseKeys, open_kfid: str, owner: str) -> None:
+        """Release a lease without pulling again; a pending note stays for its writer."""
+        answered = False
+        try:
+            pending, _ = await run_script(
+                self._scripts.release,
+                [keys.lease, keys.wake],
+                [owner],
+                open_kfid=open_kfid,
+                monotonic=self._monotonic,
+                tries=1,
+            )
+            answered = True
+        except Exception as exc:  # it expires on its own within lease_ttl anyway
+            logger.warning(
+                "%s: could not release the consumer lease (%s); it expires within %.1f s",
+                open_kfid,
+                exc,
+                self.lease_ttl,
+            )
+        finally:
+            if not answered:
+                self._unresolved.setdefault(open_kfid, owner)
+        if answered and pending:
+            logger.info(
+                "%s: released the consumer lease with a wake note pending; the worker "
+                "that left it pulls",
+                open_kfid,
+            )
+
+    # -- wake notes left with no holder --------------------------------------------
+
+    def add_waker(self, wake: Callable[[str], object]) -> Callable[[], None]:
+        """Call ``wake(open_kfid)`` when a wake note this store left has no holder any more.
+
+        That happens when the holder let go without pulling again (it shut down, its
+        pull failed) or its lease expired unrenewed (it crashed, or Redis ran a take
+        its client had given up on): the account must be pulled, and nobody else will
+        until the next callback or poll. While a waker is registered, each note this
+        store leaves is checked every ``lease_ttl / 3`` seconds until a holder takes
+        it. ``KfBot`` registers its own while it runs. *wake* is called in the event
+        loop and must not block. Returns the function that removes it.
+        """
+        self._wakers.append(wake)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._wakers.remove(wake)
+
+        return remove
+
+    @property
+    def watching(self) -> frozenset[str]:
+        """The accounts whose wake note this store is watching now."""
+        return frozenset(self._watchers)
+
+    def _watch(self, open_kfid: str) -> None:
+        if not self._wakers or open_kfid in self._watchers:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._watch_note(open_kfid), name=f"kf-wake-note {open_kfid}"
+        )
+        self._watchers[open_kfid] = task
+        task.add_done_callback(functools.partial(self._watched, open_kfid))
+
+    def _watched(self, open_kfid: str, task: asyncio.Task[None]) -> None:
+        if self._watchers.get(open_kfid) is task:
+            del self._watchers[open_kfid]
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            logger.error("%s: watching the wake note failed", open_kfid, exc_info=exc)
+
+    async def _watch_note(self, open_kfid: str) -> None:
+        """Until the note is taken or expires: wake the wakers if it is left holderless."""
+        keys = self._keys(open_kfid)
+        deadline = self._monotonic() + _WAKE_TTL_MS / 1000
+        warned = False
+        while self._monotonic() < deadline:
+            await asyncio.sleep(self.lease_ttl / 3)
+            try:
+                state = int(await self._scripts.peek(keys=[keys.lease, keys.wake]))
+            except MISCONFIGURED:
+                raise
+            except UNREACHABLE as exc:
+                if not warned:
+                    warned = True
+                    logger.warning("%s: could not check the wake note (%s)", open_kfid, exc)
+                continue
+            if state == _NO_NOTE:  # a holder took it
+                return
+            if state == _ORPHANED:
+                self._wake(open_kfid)
+                return
+
+    def _wake(self, open_kfid: str) -> None:
+        wakers = list(self._wakers)
+        if not wakers:
+            logger.warning(
+                "%s: a wake note has no holder and nobody here pulls; it waits for the "
+                "next callback or poll",
+                open_kfid,
+            )
+            return
+        logger.info("%s: a wake note has no holder any more; pulling", open_kfid)
+        for wake in wakers:
+            try:
+                wake(open_kfid)
+            except Exception:
+                logger.exception("%s: a waker raised", open_kfid)
 
     async def aclose(self) -> None:
-        """Close the Redis client if the store created it from a URL."""
+        """Stop watching wake notes; close the Redis client if the store created it."""
+        watchers = list(self._watchers.values())
+        for task in watchers:
+            task.cancel()
+        await asyncio.gather(*watchers, return_exceptions=True)
         if self._owned:
             await self._redis.aclose()
-
-
-class RedisCursorLease:
-    """One consumer's hold on one account (see :class:`RedisCursorStore`)."""
-
-    def __init__(self, store: RedisCursorStore, open_kfid: str, owner: str) -> None:
-        self._store = store
-        self.open_kfid = open_kfid
-        self._owner = owner
-        self._released = False
-        self._lost = False
-
-    def __repr__(self) -> str:
-        return f"<RedisCursorLease {self.open_kfid}>"
-
-    async def get(self) -> str | None:
-        """The account's saved cursor."""
-        return await self._store.get(self.open_kfid)
-
-    async def set(self, cursor: str) -> None:
-        """Save the cursor if the lease is still ours; raise :class:`LeaseLostError` if not."""
-        store = self._store
-        saved = await store._save(
-            keys=[store._key("lease", self.open_kfid), store._key("cursor", self.open_kfid)],
-            args=[self._owner, cursor, store._lease_ms],
-        )
-        if not saved:
-            self._lost = True
-            raise LeaseLostError(self.open_kfid)
-
-    async def again(self) -> tuple[bool, str | None]:
-        """Pull once more if another consumer was woken meanwhile, else release the lease."""
-        store = self._store
-        answer = await store._again(
-            keys=[store._key("lease", self.open_kfid), store._key("wake", self.open_kfid)],
-            args=[self._owner, store._lease_ms],
-        )
-        state = int(answer[0])
-        if state < 0:
-            self._lost = True
-            raise LeaseLostError(self.open_kfid)
-        if state == 0:
-            self._released = True
-            return False, None
-        token = text(answer[1])
-        return True, token or None
-
-    async def _renew_forever(self) -> None:
-        store = self._store
-        lease_key = store._key("lease", self.open_kfid)
-        while True:
-            await asyncio.sleep(store.lease_ttl / 3)
-            try:
-                kept = await store._keep(keys=[lease_key], args=[self._owner, store._lease_ms])
-            except Exception as exc:  # Redis away: the next save will tell
-                logger.warning("%s: could not renew the consumer lease (%s)", self.open_kfid, exc)
-                continue
-            if not kept:
-                logger.warning("%s: the consumer lease was lost", self.open_kfid)
-                self._lost = True
-                return

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -53,6 +54,11 @@ class CursorLease(Protocol):
         so a wake-up is never lost between the check and the release.
         """
 
+    def ensure_held(self) -> None:
+        """Raise :class:`~wecom_kf_async.LeaseLostError` if the lease is known lost, or
+        may have run out (not renewed for its TTL); no I/O. The stream calls it before
+        each message it hands out."""
+
 
 @runtime_checkable
 class ExclusiveCursorStore(CursorStore, Protocol):
@@ -70,6 +76,10 @@ class ExclusiveCursorStore(CursorStore, Protocol):
         *token*), so that the holder pulls once more before it lets go: the wake-up
         is not lost.
         """
+
+    def add_waker(self, wake: Callable[[str], object]) -> Callable[[], None]:
+        """Have ``wake(open_kfid)`` called when a note this store left has no holder any
+        more (it let go without pulling, or its lease expired); returns its remover."""
 
 
 class InMemoryCursorStore:

@@ -135,6 +135,7 @@ class MessageStream:
                 return
             while True:
                 async for message in self._pages(await lease.get(), lease.set):
+                    lease.ensure_held()  # lost, or not renewed in time: hand out nothing more
                     yield message
                 again, token = await lease.again()
                 if not again:
