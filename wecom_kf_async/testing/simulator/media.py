@@ -1,8 +1,9 @@
 """The simulator's temporary media (``media/upload``).
 
 The multipart body is parsed with the standard library only (a boundary
-splitter); the bytes are not kept, only what ``sim.corp.media`` records
-(type, file name, size, time). ``account/add`` accepts the ids it hands out.
+splitter); ``sim.corp.media`` records the type, file name, size, time and the
+bytes (``media/get`` serves them, see :mod:`.media_get`). ``account/add``
+accepts the ids it hands out.
 """
 
 from __future__ import annotations
@@ -189,6 +190,11 @@ class MediaMixin(SimulatorBase):
         media_id = self._new_media_id(kind, filename)
         created_at = int(call.now)
         self.corp.media[media_id] = SimMedia(
-            media_id=media_id, type=kind, filename=filename, size=size, created_at=created_at
+            media_id=media_id,
+            type=kind,
+            filename=filename,
+            size=size,
+            created_at=created_at,
+            data=content,
         )
         return {"type": kind, "media_id": media_id, "created_at": str(created_at)}
