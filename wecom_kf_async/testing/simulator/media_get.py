@@ -4,20 +4,18 @@ It serves every medium in ``sim.corp.media``: what ``media/upload`` received (it
 bytes), what customers sent (``sim.customer_says`` adds their media ids) and what
 ``sim.add_media`` seeded. A medium without bytes of its own gets ``size`` bytes
 generated from its id, block by block as the body is sent, so a 100 MB medium
-costs no memory; :meth:`MediaGetMixin.media_bytes` and
-:meth:`MediaGetMixin.media_sha256` give what a download must produce.
+costs no memory; ``sim.media_bytes`` and ``sim.media_sha256`` (in :mod:`.media`)
+give what a download must produce.
 """
 
 from __future__ import annotations
 
-import hashlib
 import mimetypes
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import ClassVar, Final
 from urllib.parse import quote
 
-from ._state import SimMedia
 from ._types import ApiError, Call, Route
 from ._wire import Binary
 from .media import MediaMixin
@@ -33,27 +31,7 @@ MEDIA_TTL: Final = 3 * 24 * 3600
 
 _INVALID_MEDIA_ID: Final = 40007
 _TOO_LARGE: Final = 830002
-#: Bytes per generated block; each block starts with its index, so a gap or an
-#: overlap anywhere changes the hash.
-_BLOCK: Final = 64 * 1024
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
-
-
-def _generated(media_id: str, start: int, stop: int) -> Iterator[bytes]:
-    """Bytes ``start`` to ``stop`` (exclusive) of the medium generated from *media_id*."""
-    base = hashlib.shake_256(media_id.encode()).digest(_BLOCK)
-    block = start // _BLOCK
-    while block * _BLOCK < stop:
-        data = block.to_bytes(8, "big") + base[8:]
-        low = max(start - block * _BLOCK, 0)
-        high = min(stop - block * _BLOCK, _BLOCK)
-        yield data[low:high]
-        block += 1
-
-
-def _sliced(data: bytes, start: int, stop: int) -> Iterator[bytes]:
-    for offset in range(start, stop, _BLOCK):
-        yield data[offset : min(offset + _BLOCK, stop)]
 
 
 def _disposition(filename: str) -> bytes:
@@ -78,36 +56,25 @@ class MediaGetMixin(MediaMixin):
 
     ROUTES: ClassVar[Mapping[str, Route]] = {MEDIA_GET: Route("GET", "_media_get")}
 
-    def media_bytes(self, media_id: str) -> bytes:
-        """The whole content ``media/get`` serves for *media_id* (for small media in tests)."""
-        medium = self.corp.media[media_id]
-        return b"".join(self._pieces(medium, 0, medium.size))
-
-    def media_sha256(self, media_id: str) -> str:
-        """The SHA-256 (hex) of what ``media/get`` serves for *media_id*, computed piece by piece."""
-        medium = self.corp.media[media_id]
-        digest = hashlib.sha256()
-        for piece in self._pieces(medium, 0, medium.size):
-            digest.update(piece)
-        return digest.hexdigest()
-
-    @staticmethod
-    def _pieces(medium: SimMedia, start: int, stop: int) -> Iterator[bytes]:
-        if medium.data is not None:
-            return _sliced(medium.data, start, stop)
-        return _generated(medium.media_id, start, stop)
+    def _setup(self) -> None:
+        super()._setup()
+        #: The ``Range`` header of every ``media/get`` call answered, in order
+        #: (``None``: none), for tests that check how a download asked.
+        self.media_get_ranges: list[str | None] = []
 
     def _media_get(self, call: Call) -> Binary:
         media_id = call.query.get("media_id", "")
         medium = self.corp.media.get(media_id)
         if medium is None or call.now >= medium.created_at + MEDIA_TTL:
             raise ApiError(_INVALID_MEDIA_ID)
+        asked = call.headers.get("range")
+        self.media_get_ranges.append(asked)
         size = medium.size
         content_type = (
             mimetypes.guess_type(medium.filename)[0] or "application/octet-stream"
         ).encode()
-        headers: list[tuple[bytes, bytes]] = [(b"content-disposition", _disposition(medium.filename))]
-        asked = call.headers.get("range")
+        disposition = _disposition(medium.filename)
+        headers: list[tuple[bytes, bytes]] = [(b"content-disposition", disposition)]
         if asked is None:
             if size > MEDIA_GET_MAX_BYTES:
                 raise ApiError(_TOO_LARGE, "file too large: use Range requests of at most 20 MB")
