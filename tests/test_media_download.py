@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import io
 import itertools
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,10 @@ from wecom_kf_async import (
     KfClient,
     TransportError,
 )
+from wecom_kf_async.cli import main
 from wecom_kf_async.resources.media_download import RANGE_MAX, safe_filename
 from wecom_kf_async.testing import SIM_CORP_ID, SIM_SECRET, WeComSimulator, serve_in_subprocess
+from wecom_kf_async.testing.simulator.media import DEMO_MEDIA_ID
 from wecom_kf_async.testing.simulator.media_get import MEDIA_TTL
 
 from .conftest import FakeClock, client_for
@@ -446,3 +449,33 @@ async def test_100mb_never_held_in_memory(tmp_path: Path, how: str) -> None:
                 growth = _peak_rss() - baseline
     assert growth < 20 * MB, f"peak RSS grew by {growth / MB:.1f} MB for a 100 MB download"
     assert digest.hexdigest() == expected
+
+
+# -- CLI -------------------------------------------------------------------------
+
+
+def test_cli_download_with_a_progress_bar(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`media download ID -o FILE --simulate` writes the file, a bar on stderr, JSON on stdout."""
+    dest = tmp_path / "avatar.png"
+    assert main(["media", "download", DEMO_MEDIA_ID, "-o", str(dest), "--simulate"]) == 0
+    out, err = capsys.readouterr()
+    (line,) = [json.loads(text) for text in out.splitlines()]
+    assert line["size"] == dest.stat().st_size == 2048
+    assert (line["filename"], line["content_type"], line["path"]) == (
+        "avatar.png",
+        "image/png",
+        str(dest),
+    )
+    assert "100%" in err
+    assert "#" * 30 in err
+
+
+def test_cli_download_unknown_id_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown id exits non-zero naming errcode 40007; nothing is written."""
+    status = main(["media", "download", "3nosuch", "-o", str(tmp_path / "x"), "--simulate"])
+    _, err = capsys.readouterr()
+    assert status != 0
+    assert "40007" in err
+    assert listing(tmp_path) == []
