@@ -46,6 +46,7 @@ EXPECTED_ALL = {
     "CursorLease",
     "CursorStore",
     "Customer",
+    "DownloadedMedia",
     "CustomersAPI",
     "DecryptError",
     "Disposition",

@@ -156,6 +156,12 @@ _ROWS = (
         safety=_I,
         summary="upload temporary media (a repeat makes another media id)",
     ),
+    Endpoint(
+        path="media/get",
+        method="GET",
+        doc_page=96486,
+        summary="download temporary media (Range requests of at most 20 MB)",
+    ),
     Endpoint(path="kf/sync_msg", doc_page=94699, summary="read messages and events"),
     Endpoint(
         path="kf/send_msg",

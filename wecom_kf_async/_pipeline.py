@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 import httpx
 
 from ._admission import Admitter
 from ._budgets import Budgets
+from ._calls import Caller, Sent, TokenRefused, Upload, refresh_reporter, send_failure
 from ._constants import LOGGER_NAME
 from ._endpoints import ENDPOINTS, Endpoint
 from ._errors import (
@@ -20,7 +22,6 @@ from ._errors import (
     KfError,
     OutcomeUnknownError,
     RateLimitedError,
-    RequestTimeoutError,
     TransportError,
     WeComError,
 )
@@ -28,11 +29,11 @@ from ._limiter import AdaptiveThrottle
 from ._retry import RetryPolicy, retrying_call
 from ._safety import CallState, after_failure, closed_under, outcome_unknown
 from ._sansio import check_token_answer, decipher_response
+from ._streamed import answer_error, is_file
 from ._token import AccessToken, TokenManager, TokenStore, token_key
-from ._transport import Sender, describe_failure
+from ._transport import Sender
 from .instrumentation._hooks import Hooks
 from .instrumentation._probe import ProbeFactory
-from .instrumentation.events import TokenRefreshed
 
 __all__ = ["ALREADY_DONE", "Caller", "Pipeline", "Upload"]
 
@@ -46,39 +47,6 @@ _T = TypeVar("_T")
 #: Key of the answer :meth:`Pipeline.call` returns when a retry was answered with one
 #: of the endpoint's ``already_done`` errcodes: the first try did the work.
 ALREADY_DONE = "already_done"
-
-
-class Upload(Protocol):
-    """A multipart body that can be produced again for each attempt."""
-
-    def open(self) -> dict[str, Any]:
-        """Fresh ``files=`` for httpx (file objects positioned at their start)."""
-
-    def close(self) -> None:
-        """Release what :meth:`open` opened."""
-
-
-class Caller(Protocol):
-    """What a resource group needs of the client: one call to one endpoint."""
-
-    async def call(
-        self,
-        endpoint: Endpoint,
-        body: Mapping[str, Any] | None = None,
-        *,
-        params: Mapping[str, str] | None = None,
-        upload: Upload | None = None,
-    ) -> dict[str, Any]:
-        """Send *body* to *endpoint* and return WeCom's answer, or raise."""
-
-
-class _TokenRefused(Exception):
-    """Internal: WeCom refused *token*; carries which token so only that one is dropped."""
-
-    def __init__(self, error: AccessTokenError, token: AccessToken) -> None:
-        super().__init__(error.errcode)
-        self.error = error
-        self.token = token
 
 
 class Pipeline:
@@ -130,7 +98,7 @@ class Pipeline:
             clock=clock,
             monotonic=monotonic,
             rng=rng,
-            on_refresh=_refresh_reporter(hooks),
+            on_refresh=refresh_reporter(hooks),
         )
         self._admitter = Admitter(
             asyncio.Semaphore(max_concurrency), tokens, hooks=hooks, monotonic=monotonic
@@ -188,9 +156,43 @@ class Pipeline:
             else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         )
         state = CallState(probe=self._probes(endpoint.path, endpoint.method))
-        return await self._retried(
-            endpoint, state, lambda: self._send_authed(endpoint, query, content, upload, state)
-        )
+
+        def send(token: AccessToken) -> Awaitable[dict[str, Any]]:
+            return self._send(endpoint, query, content, upload, state, token)
+
+        return await self._retried(endpoint, state, lambda: self._send_authed(endpoint, send))
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self,
+        endpoint: Endpoint,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[httpx.Response]:
+        """Open a download from *endpoint*: its response, the body left to read.
+
+        The same way down as :meth:`call` (token, budget, concurrency, retries of
+        the opening, instrumentation); an answer that is no file (JSON, another
+        status) raises the error it carries. The concurrency slot is held until the
+        block exits, which closes the response. A failure while the body is read
+        is the reader's to handle (:func:`~wecom_kf_async._streamed.body_failure`).
+        """
+        self._client()
+        query = dict(params or {})
+        state = CallState(probe=self._probes(endpoint.path, endpoint.method))
+
+        def send(token: AccessToken) -> Awaitable[httpx.Response]:
+            return self._open(endpoint, query, headers or {}, state, token)
+
+        response = await self._retried(endpoint, state, lambda: self._send_authed(endpoint, send))
+        try:
+            yield response
+        finally:
+            try:
+                await response.aclose()
+            finally:
+                self._admitter.release()
 
     async def _retried(
         self, endpoint: Endpoint, state: CallState, attempt: Callable[[], Awaitable[_T]]
@@ -226,25 +228,20 @@ class Pipeline:
         return result
 
     async def _send_authed(
-        self,
-        endpoint: Endpoint,
-        params: Mapping[str, str],
-        content: bytes | None,
-        upload: Upload | None,
-        state: CallState,
-    ) -> dict[str, Any]:
-        """Send with the access token; if WeCom refuses it, refresh once and resend once."""
+        self, endpoint: Endpoint, send: Callable[[AccessToken], Awaitable[_T]]
+    ) -> _T:
+        """*send* with the access token; if WeCom refuses it, refresh once and resend once."""
         token = await self.tokens.get()
         try:
-            return await self._send(endpoint, params, content, upload, state, token)
-        except _TokenRefused as refused:
+            return await send(token)
+        except TokenRefused as refused:
             used, errcode = refused.token, refused.error.errcode
         logger.info("%s refused the access token (errcode %d); refreshing", endpoint.path, errcode)
         await self.tokens.invalidate(used)
         token = await self.tokens.get()
         try:
-            return await self._send(endpoint, params, content, upload, state, token)
-        except _TokenRefused as refused:
+            return await send(token)
+        except TokenRefused as refused:
             error = refused.error
         raise error
 
@@ -268,12 +265,78 @@ class Pipeline:
         token: AccessToken | None = None,
     ) -> dict[str, Any]:
         """One HTTP attempt: budget, concurrency bound, send, decipher."""
+        headers = _JSON_HEADERS if content is not None else None
+        sent = await self._exchange(endpoint, params, content, upload, headers, state, token)
+        response = sent.response
+        try:
+            data = decipher_response(
+                response.status_code, response.headers, response.content, path=endpoint.path
+            )
+        except KfError as exc:
+            state.probe.answered(sent.started, exc)
+            return self._refused(endpoint, exc, state, sent.token, sent.admission.throttle)
+        self._succeeded(sent, state)
+        return data
+
+    async def _open(
+        self,
+        endpoint: Endpoint,
+        params: Mapping[str, str],
+        headers: Mapping[str, str],
+        state: CallState,
+        token: AccessToken,
+    ) -> httpx.Response:
+        """One attempt to open a download; on return the slot is held (see :meth:`stream`)."""
+        sent = await self._exchange(endpoint, params, None, None, headers, state, token, True)
+        response = sent.response
+        failure: TransportError | None = None
+        error: KfError | None = None
+        try:
+            if not is_file(response):
+                error = await answer_error(response, endpoint.path)
+        except Exception as exc:
+            failure = send_failure(
+                endpoint.path, exc, timed_out=False, limit=None, is_open=self.state == "open"
+            )
+        finally:
+            if failure is not None or error is not None:
+                await response.aclose()
+                self._admitter.release()
+        if failure is not None:
+            state.probe.answered(sent.started, failure)
+            raise after_failure(endpoint, failure, state)
+        if error is not None:
+            state.probe.answered(sent.started, error)
+            self._refused(endpoint, error, state, sent.token, sent.admission.throttle)
+            raise error
+        self._succeeded(sent, state)
+        return response
+
+    def _succeeded(self, sent: Sent, state: CallState) -> None:
+        state.probe.answered(sent.started, None)
+        state.in_flight = False
+        sent.admission.throttle.on_success()
+
+    async def _exchange(
+        self,
+        endpoint: Endpoint,
+        params: Mapping[str, str],
+        content: bytes | None,
+        upload: Upload | None,
+        headers: Mapping[str, str] | None,
+        state: CallState,
+        token: AccessToken | None,
+        stream: bool = False,
+    ) -> Sent:
+        """Admit, send and receive the answer (with *stream*, its head only: the slot
+        is then held on return, for the body)."""
         http = self._client()
         path = endpoint.path
         admission = self.budgets.admission(endpoint)
         token = await self._admitter.admit(endpoint, admission, token)
         failure: TransportError | None = None
         response: httpx.Response | None = None
+        held = False
         try:
             if self.state != "open":
                 raise RuntimeError("KfClient is closed")
@@ -289,15 +352,26 @@ class Pipeline:
                         url,
                         content=content,
                         files=files,
-                        headers=_JSON_HEADERS if content is not None else None,
+                        headers=headers,
+                        stream=stream,
                     )
             except Exception as exc:
-                failure = self._failure(path, exc, limit.expired())
+                failure = send_failure(
+                    path,
+                    exc,
+                    timed_out=limit.expired(),
+                    limit=self._attempt_timeout,
+                    is_open=self.state == "open",
+                )
             finally:
                 if upload is not None:
                     upload.close()
+            held = stream and failure is None and response is not None
         finally:
-            self._admitter.release()
+            if not held:
+                if stream and response is not None:
+                    await response.aclose()
+                self._admitter.release()
         # Raised outside the except blocks, so the httpx exception (whose request
         # carries the URL and with it the token) is not chained as __context__.
         if failure is not None:
@@ -305,17 +379,7 @@ class Pipeline:
             raise after_failure(endpoint, failure, state)
         if response is None:  # the client closed under the request
             raise closed_under(endpoint, state)
-        try:
-            data = decipher_response(
-                response.status_code, response.headers, response.content, path=path
-            )
-        except KfError as exc:
-            state.probe.answered(started, exc)
-            return self._refused(endpoint, exc, state, token, admission.throttle)
-        state.probe.answered(started, None)
-        state.in_flight = False
-        admission.throttle.on_success()
-        return data
+        return Sent(response, started, admission, token)
 
     def _url(self, path: str, params: Mapping[str, str], token: AccessToken | None) -> httpx.URL:
         """The URL of a call to *path* with *params* and the access token."""
@@ -342,7 +406,7 @@ class Pipeline:
         if isinstance(exc, RateLimitedError):
             throttle.on_throttle()
         elif isinstance(exc, AccessTokenError) and token is not None:
-            raise _TokenRefused(exc, token)
+            raise TokenRefused(exc, token)
         elif isinstance(exc, WeComError):
             if state.ambiguous and exc.errcode in endpoint.already_done:
                 logger.info(
@@ -352,34 +416,3 @@ class Pipeline:
         elif isinstance(exc, TransportError):  # a bad status or body: it may have been done
             raise after_failure(endpoint, exc, state)
         raise exc
-
-    def _failure(self, path: str, exc: Exception, timed_out: bool) -> TransportError | None:
-        """The library's error for a failed send (``None``: the client closed under it)."""
-        if timed_out:
-            return RequestTimeoutError(
-                f"{path} took longer than {self._attempt_timeout}s as a whole",
-                path=path,
-                reason="attempt timeout",
-            )
-        if self.state != "open":
-            return None
-        described = describe_failure(exc)
-        if described is None:
-            raise exc
-        timeout, reason, sent = described
-        if timeout:
-            return RequestTimeoutError(
-                f"{path} timed out ({reason})", path=path, reason=reason, sent=sent
-            )
-        return TransportError(f"{path} failed: {reason}", path=path, reason=reason, sent=sent)
-
-
-def _refresh_reporter(hooks: Hooks) -> Callable[[float, str], None] | None:
-    """What the token manager calls after a refresh (``None`` when no hook listens)."""
-    if not hooks.wants(TokenRefreshed):
-        return None
-
-    def report(duration: float, source: str) -> None:
-        hooks.emit(TokenRefreshed(duration=duration, source=source))
-
-    return report

@@ -34,7 +34,7 @@ from .events import (
     SessionStatusChangeEvent,
     UserRecallMsgEvent,
 )
-from .media import MediaType, UploadedMedia
+from .media import DownloadedMedia, MediaType, UploadedMedia
 from .message_bodies import (
     BusinessCardBody,
     ChannelsBody,
@@ -128,6 +128,7 @@ __all__ = [
     "CorpStatistic",
     "CorpStatisticAnswer",
     "Customer",
+    "DownloadedMedia",
     "EnterSessionContext",
     "EnterSessionEvent",
     "Event",

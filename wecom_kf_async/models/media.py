@@ -11,7 +11,7 @@ from cattrs.gen import make_dict_structure_fn, override
 
 from ._converter import converter
 
-__all__ = ["MediaType", "UploadedMedia"]
+__all__ = ["DownloadedMedia", "MediaType", "UploadedMedia"]
 
 
 class MediaType(enum.StrEnum):
@@ -41,6 +41,27 @@ class UploadedMedia:
     media_id: str
     #: When WeCom stored it (an aware UTC datetime; WeCom sends epoch seconds as a string).
     created_at: dt.datetime
+
+
+@attrs.frozen(kw_only=True)
+class DownloadedMedia:
+    """What ``kf.media.download`` wrote: the medium's file name, content type and size.
+
+    ``filename`` is the name WeCom gave (``Content-Disposition``) made safe to use
+    as a file name: its last path component only, without control characters,
+    quotes or leading dots; the media id when nothing usable is left.
+    """
+
+    #: The medium downloaded.
+    media_id: str
+    #: A safe file name (never a path).
+    filename: str
+    #: The ``Content-Type`` WeCom gave (``application/octet-stream`` when it gave none).
+    content_type: str
+    #: Bytes written.
+    size: int
+    #: The path written to (``None`` when the destination was a file object).
+    path: str | None = None
 
 
 def _media_type(value: Any, _: Any) -> MediaType | str:

@@ -29,6 +29,7 @@ from .accounts import AccountsMixin
 from .callbacks import CALLBACK_TIMEOUT, CallbackPush, CallbacksMixin, UrlCheck
 from .customers import BATCHGET_MAX_IDS, CUSTOMER_BATCHGET, CustomersMixin
 from .media import MediaMixin
+from .media_get import MediaGetMixin
 from .messages import MessagesMixin
 from .send import SEND_MSG, SEND_MSG_ON_EVENT, SendMixin
 from .servicers import ServicersMixin
@@ -89,6 +90,7 @@ class WeComSimulator(
     ServicersMixin,
     StatisticsMixin,
     AccountsMixin,
+    MediaGetMixin,
     MediaMixin,
     SimulatorBase,
 ):
@@ -102,7 +104,9 @@ class WeComSimulator(
     between requests: ``latency``, ``shuffle``, ``calls_per_second_limit``, ``hold``,
     ``hang_seconds``, ``drip_interval``, ``extra_fields``, ``third_party``,
     ``known_prefix``, :meth:`script`, :meth:`set_fault_rate`, :meth:`rotate_token`,
-    :meth:`expire_tokens`, :meth:`add_customer` and :meth:`forget`. The fake corp
+    :meth:`expire_tokens`, :meth:`add_customer` and :meth:`forget`. Media (uploaded,
+    sent by customers, or :meth:`add_media`) are served by ``media/get`` with Range;
+    :meth:`media_bytes` and :meth:`media_sha256` say what a download gives. The fake corp
     behind the management endpoints is :attr:`corp`, seeded and read through the
     resource methods (:meth:`add_account`, :meth:`session`, ...). Its message log
     is written with :meth:`customer_says`, :meth:`customer_enters`,

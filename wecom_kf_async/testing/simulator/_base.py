@@ -38,6 +38,7 @@ from ._wire import (
     HTML,
     JSON,
     TEXT,
+    Binary,
     Receive,
     Scope,
     Send,
@@ -49,6 +50,7 @@ from ._wire import (
     html_error,
     read_body,
     respond,
+    send_binary,
 )
 
 __all__ = ["SimulatorBase"]
@@ -264,9 +266,17 @@ class SimulatorBase:
                     return  # the client gave up: nobody to answer
                 fault = None
             how, fault = (fault, None) if fault in ("drip", "drop", "lost") else (None, fault)
-            status, content_type, payload = self._answer(
-                endpoint, route, scope, body, fault, throttled
-            )
+            answer = self._answer(endpoint, route, scope, body, fault, throttled)
+            if isinstance(answer, Binary):
+                if how == "lost":
+                    await hang(receive, self.hang_seconds, self.sleep)
+                else:
+                    interval = self.drip_interval if how == "drip" else 0.0
+                    await send_binary(
+                        send, answer, cut=how == "drop", interval=interval, sleep=self.sleep
+                    )
+                return
+            status, content_type, payload = answer
             if how == "drip":
                 await drip(
                     receive, send, status, content_type, payload, self.drip_interval, self.sleep
@@ -291,16 +301,19 @@ class SimulatorBase:
         body: bytes,
         fault: Fault | None,
         throttled: bool,
-    ) -> tuple[int, bytes, bytes]:
+    ) -> tuple[int, bytes, bytes] | Binary:
+        """The answer to one call: ``(status, content type, body)``, or a :class:`Binary`
+        download (a handler may return one instead of a dict)."""
         now = self.clock()
         client = scope.get("client")
         client_ip = client[0] if client else "127.0.0.1"
         if isinstance(fault, Mapping):
             self.stats.faults["fields"] += 1
-            status, content_type, normal = self._answer(
-                endpoint, route, scope, body, None, throttled
-            )
-            return status, content_type, dumps({**json.loads(normal), **fault})
+            normal = self._answer(endpoint, route, scope, body, None, throttled)
+            if isinstance(normal, Binary):
+                return normal  # no fields to replace in a download
+            status, content_type, answer = normal
+            return status, content_type, dumps({**json.loads(answer), **fault})
         if isinstance(fault, str):
             self.stats.faults[fault] += 1
             if fault == "truncated":
@@ -317,10 +330,12 @@ class SimulatorBase:
             if route.needs_token:
                 self._check_token(query.get("access_token"), now)
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-            handler: Callable[[Call], dict[str, Any]] = getattr(self, route.handler)
+            handler: Callable[[Call], dict[str, Any] | Binary] = getattr(self, route.handler)
             payload = handler(Call(endpoint, query, body, now, headers))
         except ApiError as error:
             return 200, JSON, self._error_body(error.errcode, error.detail, now, client_ip)
+        if isinstance(payload, Binary):
+            return payload
         return 200, JSON, dumps({"errcode": 0, "errmsg": "ok", **payload})
 
     async def _control(self, action: str, scope: Scope, receive: Receive, send: Send) -> None:

@@ -24,12 +24,13 @@ from ._wire import (
     setter,
 )
 from .customers import CUSTOMER_BATCHGET, CustomersMixin
+from .media import MediaMixin
 from .tokens import TokensMixin
 
 __all__ = ["ControlMixin"]
 
 
-class ControlMixin(TokensMixin, CustomersMixin):
+class ControlMixin(TokensMixin, CustomersMixin, MediaMixin):
     """Scripting over HTTP, for a simulator served in another process."""
 
     async def _control(self, action: str, scope: Scope, receive: Receive, send: Send) -> None:
@@ -57,6 +58,8 @@ class ControlMixin(TokensMixin, CustomersMixin):
             elif action == "customers":
                 self._control_customers(json_object(body))
                 result = {"ok": True}
+            elif action == "media":
+                result = self._control_media(json_object(body))
             else:
                 await respond(send, 404, TEXT, b"not found\n")
                 return
@@ -133,6 +136,18 @@ class ControlMixin(TokensMixin, CustomersMixin):
                 steps.append(functools.partial(self.script, endpoint, checked))
         for step in steps:
             step()
+
+    def _control_media(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST /__sim__/media`` ``{"type", "filename", "size"}``: :meth:`add_media`.
+
+        Answers the new ``media_id`` and the SHA-256 of what ``media/get`` serves.
+        """
+        media_id = self.add_media(
+            str(request.get("type", "file")),
+            filename=str(request.get("filename", "media.bin")),
+            size=int(number(request.get("size", 2048))),
+        )
+        return {"ok": True, "media_id": media_id, "sha256": self.media_sha256(media_id)}
 
     def _control_customers(self, request: Mapping[str, Any]) -> None:
         added = require(request.get("add", {}), dict)

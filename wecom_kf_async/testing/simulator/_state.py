@@ -74,13 +74,19 @@ class SimSession:
 
 @dataclass
 class SimMedia:
-    """One uploaded temporary medium (the bytes are not kept, only their size)."""
+    """One temporary medium: uploaded (its bytes kept), sent by a customer or seeded.
+
+    A medium without ``data`` has ``size`` bytes generated from its id when
+    ``media/get`` serves it (``sim.media_bytes``), so a large one costs no memory.
+    """
 
     media_id: str
     type: str
     filename: str
     size: int
     created_at: int
+    #: The uploaded bytes (``None``: generated from the id).
+    data: bytes | None = None
 
 
 @dataclass(frozen=True)

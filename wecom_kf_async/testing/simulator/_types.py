@@ -93,6 +93,7 @@ ERRMSG: Final[Mapping[int, str]] = {
     95019: "servicer is not receiving",
     95020: "invalid cursor",
     95021: "not in upgrade service range",
+    830002: "file size exceeds the limit: use Range requests",
 }
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Final, Protocol, TypeAlias
 
-__all__ = ["ASGIApp", "Receive", "Scope", "Send"]
+__all__ = ["ASGIApp", "Binary", "Receive", "Scope", "Send"]
 
 Scope: TypeAlias = MutableMapping[str, Any]
 Message: TypeAlias = MutableMapping[str, Any]
@@ -147,6 +148,51 @@ async def drop(send: Send, status: int, content_type: bytes, payload: bytes) -> 
     await send({"type": "http.response.body", "body": payload[: len(payload) // 2]})
 
 
+@dataclass(frozen=True, slots=True)
+class Binary:
+    """A raw binary answer (a download): status, extra headers, and its body in pieces.
+
+    ``pieces`` is called when the body is sent, so a large body is produced piece
+    by piece and never held whole.
+    """
+
+    status: int
+    content_type: bytes
+    length: int
+    headers: tuple[tuple[bytes, bytes], ...]
+    pieces: Callable[[], Iterator[bytes]]
+
+
+async def send_binary(
+    send: Send,
+    answer: Binary,
+    *,
+    cut: bool = False,
+    interval: float = 0.0,
+    sleep: Callable[[float], Awaitable[object]] | None = None,
+) -> None:
+    """Send *answer*; with *cut*, end after half its body (the connection is cut).
+
+    With an *interval* (the ``"drip"`` fault), wait that long between two pieces.
+    """
+    await _start(send, answer.status, answer.content_type, answer.length, answer.headers)
+    left = answer.length // 2 if cut else answer.length
+    if left > 0:
+        for piece in answer.pieces():
+            piece = piece[:left]
+            left -= len(piece)
+            if left <= 0:
+                break
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
+            if interval and sleep is not None:
+                await sleep(interval)
+        else:
+            piece = b""
+    else:
+        piece = b""
+    await send({"type": "http.response.body", "body": piece})
+
+
 async def hang(
     receive: Receive, seconds: float, sleep: Callable[[float], Awaitable[object]]
 ) -> bool:
@@ -162,7 +208,13 @@ async def hang(
     return sleeper not in done
 
 
-async def _start(send: Send, status: int, content_type: bytes, length: int) -> None:
+async def _start(
+    send: Send,
+    status: int,
+    content_type: bytes,
+    length: int,
+    extra: tuple[tuple[bytes, bytes], ...] = (),
+) -> None:
     await send(
         {
             "type": "http.response.start",
@@ -170,6 +222,7 @@ async def _start(send: Send, status: int, content_type: bytes, length: int) -> N
             "headers": [
                 (b"content-type", content_type),
                 (b"content-length", str(length).encode()),
+                *extra,
             ],
         }
     )

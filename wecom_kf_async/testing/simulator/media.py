@@ -1,15 +1,17 @@
 """The simulator's temporary media (``media/upload``).
 
 The multipart body is parsed with the standard library only (a boundary
-splitter); the bytes are not kept, only what ``sim.corp.media`` records
-(type, file name, size, time). ``account/add`` accepts the ids it hands out.
+splitter); ``sim.corp.media`` records the type, file name, size, time and the
+bytes (``media/get`` serves them, see :mod:`.media_get`). ``account/add``
+accepts the ids it hands out.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Final
 
 from ._base import SimulatorBase
@@ -49,6 +51,9 @@ _BAD_SIZE: Final = 40006  # invalid file size
 _NO_MEDIA: Final = 41005  # media data missing
 _EMPTY_MEDIA: Final = 44001  # empty media data
 
+#: Bytes per generated block; each block starts with its index, so a gap or an
+#: overlap anywhere changes the hash.
+_BLOCK: Final = 64 * 1024
 _PARAM = re.compile(r';\s*([A-Za-z0-9_*-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))')
 
 
@@ -93,6 +98,23 @@ def parse_multipart(content_type: str, body: bytes) -> list[tuple[dict[str, str]
             headers[name.strip().lower()] = value.strip()
         parts.append((headers, content))
     return parts
+
+
+def _generated(media_id: str, start: int, stop: int) -> Iterator[bytes]:
+    """Bytes ``start`` to ``stop`` (exclusive) of the medium generated from *media_id*."""
+    base = hashlib.shake_256(media_id.encode()).digest(_BLOCK)
+    block = start // _BLOCK
+    while block * _BLOCK < stop:
+        data = block.to_bytes(8, "big") + base[8:]
+        low = max(start - block * _BLOCK, 0)
+        high = min(stop - block * _BLOCK, _BLOCK)
+        yield data[low:high]
+        block += 1
+
+
+def _sliced(data: bytes, start: int, stop: int) -> Iterator[bytes]:
+    for offset in range(start, stop, _BLOCK):
+        yield data[offset : min(offset + _BLOCK, stop)]
 
 
 class MediaMixin(SimulatorBase):
@@ -145,6 +167,25 @@ class MediaMixin(SimulatorBase):
         )
         return media_id
 
+    def media_bytes(self, media_id: str) -> bytes:
+        """The whole content ``media/get`` serves for *media_id* (for small media in tests)."""
+        medium = self.corp.media[media_id]
+        return b"".join(self._pieces(medium, 0, medium.size))
+
+    def media_sha256(self, media_id: str) -> str:
+        """The SHA-256 (hex) of what ``media/get`` serves for *media_id* (piece by piece)."""
+        medium = self.corp.media[media_id]
+        digest = hashlib.sha256()
+        for piece in self._pieces(medium, 0, medium.size):
+            digest.update(piece)
+        return digest.hexdigest()
+
+    @staticmethod
+    def _pieces(medium: SimMedia, start: int, stop: int) -> Iterator[bytes]:
+        if medium.data is not None:
+            return _sliced(medium.data, start, stop)
+        return _generated(medium.media_id, start, stop)
+
     def seed_demo(self) -> None:
         """Add the demo image :data:`DEMO_MEDIA_ID`."""
         super().seed_demo()
@@ -189,6 +230,11 @@ class MediaMixin(SimulatorBase):
         media_id = self._new_media_id(kind, filename)
         created_at = int(call.now)
         self.corp.media[media_id] = SimMedia(
-            media_id=media_id, type=kind, filename=filename, size=size, created_at=created_at
+            media_id=media_id,
+            type=kind,
+            filename=filename,
+            size=size,
+            created_at=created_at,
+            data=content,
         )
         return {"type": kind, "media_id": media_id, "created_at": str(created_at)}
