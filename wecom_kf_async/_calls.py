@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -10,14 +11,40 @@ import attrs
 import httpx
 
 from ._budgets import Admission
+from ._constants import LOGGER_NAME
 from ._endpoints import Endpoint
-from ._errors import AccessTokenError, RequestTimeoutError, TransportError
+from ._errors import (
+    AccessTokenError,
+    KfError,
+    RateLimitedError,
+    RequestTimeoutError,
+    TransportError,
+    WeComError,
+)
+from ._limiter import AdaptiveThrottle
+from ._safety import CallState, after_failure
 from ._token import AccessToken
 from ._transport import describe_failure
 from .instrumentation._hooks import Hooks
 from .instrumentation.events import TokenRefreshed
 
-__all__ = ["Caller", "Sent", "TokenRefused", "Upload", "refresh_reporter", "send_failure"]
+__all__ = [
+    "ALREADY_DONE",
+    "Caller",
+    "Sent",
+    "TokenRefused",
+    "Upload",
+    "Urls",
+    "refresh_reporter",
+    "refused_answer",
+    "send_failure",
+]
+
+logger = logging.getLogger(LOGGER_NAME)
+
+#: Key of the answer :meth:`Pipeline.call` returns when a retry was answered with one
+#: of the endpoint's ``already_done`` errcodes: the first try did the work.
+ALREADY_DONE = "already_done"
 
 
 class Upload(Protocol):
@@ -105,3 +132,50 @@ def refresh_reporter(hooks: Hooks) -> Callable[[float, str], None] | None:
         hooks.emit(TokenRefreshed(duration=duration, source=source))
 
     return report
+
+
+class Urls:
+    """The URL of each call; the last one of each path is reused while its token is.
+
+    Parsing a URL costs more than the rest of a call's own work.
+    """
+
+    def __init__(self, base_url: str) -> None:
+        self._base_url = base_url
+        self._last: dict[str, tuple[AccessToken, httpx.URL]] = {}
+
+    def url(self, path: str, params: Mapping[str, str], token: AccessToken | None) -> httpx.URL:
+        """The URL of a call to *path* with *params* and the access token."""
+        if params or token is None:
+            query = dict(params) if token is None else {**params, "access_token": token.value}
+            return httpx.URL(f"{self._base_url}/cgi-bin/{path}", params=query)
+        cached = self._last.get(path)
+        if cached is not None and cached[0] is token:
+            return cached[1]
+        url = httpx.URL(f"{self._base_url}/cgi-bin/{path}", params={"access_token": token.value})
+        self._last[path] = (token, url)
+        return url
+
+
+def refused_answer(
+    endpoint: Endpoint,
+    exc: KfError,
+    state: CallState,
+    token: AccessToken | None,
+    throttle: AdaptiveThrottle,
+) -> dict[str, Any]:
+    """Raise what an answer that is no success calls for (or return a retry's "done")."""
+    state.in_flight = False
+    if isinstance(exc, RateLimitedError):
+        throttle.on_throttle()
+    elif isinstance(exc, AccessTokenError) and token is not None:
+        raise TokenRefused(exc, token)
+    elif isinstance(exc, WeComError):
+        if state.ambiguous and exc.errcode in endpoint.already_done:
+            logger.info(
+                "%s: errcode %d after a retry: the first try did it", endpoint.path, exc.errcode
+            )
+            return {"errcode": 0, "errmsg": exc.errmsg, ALREADY_DONE: exc.errcode}
+    elif isinstance(exc, TransportError):  # a bad status or body: it may have been done
+        raise after_failure(endpoint, exc, state)
+    raise exc

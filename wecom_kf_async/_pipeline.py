@@ -14,18 +14,24 @@ import httpx
 
 from ._admission import Admitter
 from ._budgets import Budgets
-from ._calls import Caller, Sent, TokenRefused, Upload, refresh_reporter, send_failure
+from ._calls import (
+    ALREADY_DONE,
+    Caller,
+    Sent,
+    TokenRefused,
+    Upload,
+    Urls,
+    refresh_reporter,
+    refused_answer,
+    send_failure,
+)
 from ._constants import LOGGER_NAME
 from ._endpoints import ENDPOINTS, Endpoint
 from ._errors import (
-    AccessTokenError,
     KfError,
     OutcomeUnknownError,
-    RateLimitedError,
     TransportError,
-    WeComError,
 )
-from ._limiter import AdaptiveThrottle
 from ._retry import RetryPolicy, retrying_call
 from ._safety import CallState, after_failure, closed_under, outcome_unknown
 from ._sansio import check_token_answer, decipher_response
@@ -43,10 +49,6 @@ _JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 GETTOKEN = ENDPOINTS["gettoken"]
 
 _T = TypeVar("_T")
-
-#: Key of the answer :meth:`Pipeline.call` returns when a retry was answered with one
-#: of the endpoint's ``already_done`` errcodes: the first try did the work.
-ALREADY_DONE = "already_done"
 
 
 class Pipeline:
@@ -84,9 +86,7 @@ class Pipeline:
         self._sleep = sleep
         self._rng = rng
         self._http: Sender | None = None
-        # The URL of the last call to each path with the token it carried (rebuilt
-        # when the token changes): parsing a URL costs more than the rest of a call.
-        self._urls: dict[str, tuple[AccessToken, httpx.URL]] = {}
+        self._urls = Urls(base_url)
         self.state = "new"
         #: The client's instrumentation hooks.
         self.hooks = hooks
@@ -274,7 +274,7 @@ class Pipeline:
             )
         except KfError as exc:
             state.probe.answered(sent.started, exc)
-            return self._refused(endpoint, exc, state, sent.token, sent.admission.throttle)
+            return refused_answer(endpoint, exc, state, sent.token, sent.admission.throttle)
         self._succeeded(sent, state)
         return data
 
@@ -307,7 +307,7 @@ class Pipeline:
             raise after_failure(endpoint, failure, state)
         if error is not None:
             state.probe.answered(sent.started, error)
-            self._refused(endpoint, error, state, sent.token, sent.admission.throttle)
+            refused_answer(endpoint, error, state, sent.token, sent.admission.throttle)
             raise error
         self._succeeded(sent, state)
         return response
@@ -340,7 +340,7 @@ class Pipeline:
         try:
             if self.state != "open":
                 raise RuntimeError("KfClient is closed")
-            url = self._url(path, params, token)
+            url = self._urls.url(path, params, token)
             files = None if upload is None else upload.open()
             limit = asyncio.timeout(self._attempt_timeout)
             state.in_flight = True
@@ -380,39 +380,3 @@ class Pipeline:
         if response is None:  # the client closed under the request
             raise closed_under(endpoint, state)
         return Sent(response, started, admission, token)
-
-    def _url(self, path: str, params: Mapping[str, str], token: AccessToken | None) -> httpx.URL:
-        """The URL of a call to *path* with *params* and the access token."""
-        if params or token is None:
-            query = dict(params) if token is None else {**params, "access_token": token.value}
-            return httpx.URL(f"{self._base_url}/cgi-bin/{path}", params=query)
-        cached = self._urls.get(path)
-        if cached is not None and cached[0] is token:
-            return cached[1]
-        url = httpx.URL(f"{self._base_url}/cgi-bin/{path}", params={"access_token": token.value})
-        self._urls[path] = (token, url)
-        return url
-
-    def _refused(
-        self,
-        endpoint: Endpoint,
-        exc: KfError,
-        state: CallState,
-        token: AccessToken | None,
-        throttle: AdaptiveThrottle,
-    ) -> dict[str, Any]:
-        """Raise what an answer that is no success calls for (or return a retry's "done")."""
-        state.in_flight = False
-        if isinstance(exc, RateLimitedError):
-            throttle.on_throttle()
-        elif isinstance(exc, AccessTokenError) and token is not None:
-            raise TokenRefused(exc, token)
-        elif isinstance(exc, WeComError):
-            if state.ambiguous and exc.errcode in endpoint.already_done:
-                logger.info(
-                    "%s: errcode %d after a retry: the first try did it", endpoint.path, exc.errcode
-                )
-                return {"errcode": 0, "errmsg": exc.errmsg, ALREADY_DONE: exc.errcode}
-        elif isinstance(exc, TransportError):  # a bad status or body: it may have been done
-            raise after_failure(endpoint, exc, state)
-        raise exc
