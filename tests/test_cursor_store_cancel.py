@@ -1,0 +1,119 @@
+"""FileCursorStore when a save is cancelled while its write runs (issue 17, defect 14).
+
+The write runs in a thread (``asyncio.to_thread``); cancelling the task that awaits
+it does not stop the thread, so the file gets the new cursor. Each test pauses the
+real write on a ``threading.Event`` so that the cancellation lands mid-write, then
+lets it finish: the file and the store's memory must never go back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wecom_kf_async import FileCursorStore
+from wecom_kf_async.messages import cursors as cursors_module
+
+#: Longest a test waits on the writer thread (a deadline, not a pause).
+DEADLINE = 10.0
+
+
+class PausedWrites:
+    """Wraps the store's real atomic write: the next write signals, waits, then runs."""
+
+    def __init__(self) -> None:
+        self.real = cursors_module._write_atomically
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.finished = threading.Event()
+        self.armed = False
+
+    def __call__(self, path: Path, cursors: dict[str, str]) -> None:
+        if not self.armed:
+            self.real(path, cursors)
+            return
+        self.armed = False
+        self.started.set()
+        if not self.release.wait(DEADLINE):
+            raise AssertionError("the test never released the write")
+        try:
+            self.real(path, cursors)
+        finally:
+            self.finished.set()
+
+
+@pytest.fixture
+def paused(monkeypatch: pytest.MonkeyPatch) -> Iterator[PausedWrites]:
+    """The store's writes, the next one paused once armed."""
+    writes = PausedWrites()
+    monkeypatch.setattr(cursors_module, "_write_atomically", writes)
+    yield writes
+    writes.release.set()
+
+
+async def _cancel_mid_write(store: FileCursorStore, paused: PausedWrites, **save: Any) -> None:
+    """Start ``store.set(...)``, cancel it while its write runs, then let the write finish."""
+    paused.armed = True
+    task = asyncio.create_task(store.set(save["open_kfid"], save["cursor"]))
+    assert await asyncio.to_thread(paused.started.wait, DEADLINE)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    paused.release.set()
+    assert await asyncio.to_thread(paused.finished.wait, DEADLINE)
+
+
+async def test_a_save_for_another_account_never_writes_the_old_cursor_back(
+    tmp_path: Path, paused: PausedWrites
+) -> None:
+    """page2 reached the disk under a cancelled save: the next save keeps it."""
+    path = tmp_path / "cursors.json"
+    store = FileCursorStore(path)
+    await store.set("wkA", "page1")
+    await _cancel_mid_write(store, paused, open_kfid="wkA", cursor="page2")
+    assert json.loads(path.read_text(encoding="utf-8")) == {"wkA": "page2"}
+    await store.set("wkB", "b1")
+    assert json.loads(path.read_text(encoding="utf-8")) == {"wkA": "page2", "wkB": "b1"}
+
+
+async def test_a_read_after_a_cancelled_save_sees_what_is_on_disk(
+    tmp_path: Path, paused: PausedWrites
+) -> None:
+    """get() answers the cursor the cancelled save wrote, as a fresh store reading the file does."""
+    path = tmp_path / "cursors.json"
+    store = FileCursorStore(path)
+    await store.set("wkA", "page1")
+    await _cancel_mid_write(store, paused, open_kfid="wkA", cursor="page2")
+    assert await store.get("wkA") == "page2"
+    assert await FileCursorStore(path).get("wkA") == "page2"
+
+
+async def test_a_save_waits_for_the_write_a_cancelled_save_left_running(
+    tmp_path: Path, paused: PausedWrites
+) -> None:
+    """While the cancelled write still runs, the next save waits for it rather than racing it."""
+    path = tmp_path / "cursors.json"
+    store = FileCursorStore(path)
+    await store.set("wkA", "page1")
+    paused.armed = True
+    first = asyncio.create_task(store.set("wkA", "page2"))
+    assert await asyncio.to_thread(paused.started.wait, DEADLINE)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    second = asyncio.create_task(store.set("wkB", "b1"))
+    for _ in range(50):  # let the second save run as far as it can while the write is paused
+        await asyncio.sleep(0)
+    assert not second.done()
+    assert json.loads(path.read_text(encoding="utf-8")) == {"wkA": "page1"}
+    paused.release.set()
+    async with asyncio.timeout(DEADLINE):
+        await second
+    assert json.loads(path.read_text(encoding="utf-8")) == {"wkA": "page2", "wkB": "b1"}
+    assert (await store.get("wkA"), await store.get("wkB")) == ("page2", "b1")
