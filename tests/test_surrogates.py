@@ -61,7 +61,7 @@ def test_a_builder_names_the_field_holding_a_lone_surrogate(
     name: str, make: Callable[[], object]
 ) -> None:
     """ValueError naming the field, not a bare UnicodeEncodeError."""
-    with pytest.raises(ValueError, match=f"^{name} ") as info:
+    with pytest.raises(ValueError, match=rf"^{name} ") as info:
         make()
     assert not isinstance(info.value, UnicodeError)
     assert "surrogate" in str(info.value)
@@ -81,7 +81,7 @@ def test_a_builder_names_the_field_holding_a_lone_surrogate(
 )
 def test_every_text_check_refuses_a_lone_surrogate_by_name(check: Callable[[], object]) -> None:
     """The root check (_checks.text) gives every argument check the same ValueError."""
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match="surrogate") as info:
         check()
     assert not isinstance(info.value, UnicodeError)
     assert "surrogate" in str(info.value)
@@ -97,7 +97,7 @@ def test_plain_text_still_passes_with_its_byte_count() -> None:
 async def test_sending_never_reaches_the_encoder_with_a_surrogate(sim: WeComSimulator) -> None:
     """send() of an event code with a lone surrogate: ValueError naming code, nothing sent."""
     async with client_for(sim) as kf:
-        with pytest.raises(ValueError, match="^code ") as info:
+        with pytest.raises(ValueError, match=r"^code ") as info:
             await kf.messages.send_on_event("abc" + LONE, Text("hi"))
     assert not isinstance(info.value, UnicodeError)
     assert sim.stats.calls.get("kf/send_msg_on_event", 0) == 0
@@ -107,7 +107,7 @@ async def test_sending_never_reaches_the_encoder_with_a_surrogate(sim: WeComSimu
 def test_the_client_refuses_credentials_holding_a_lone_surrogate(field: str) -> None:
     """KfClient names corp_id or secret (never showing the secret) instead of failing to encode."""
     values = {"corp_id": "wwcorp", "secret": SIM_SECRET, field: "x" + LONE}
-    with pytest.raises(ValueError, match=f"^{field} ") as info:
+    with pytest.raises(ValueError, match=rf"^{field} ") as info:
         KfClient(**values)
     assert not isinstance(info.value, UnicodeError)
     assert LONE not in str(info.value)
