@@ -136,7 +136,7 @@ def _disclosed(text: str) -> set[tuple[str, str]]:
 
 @pytest.mark.parametrize("cls", _model_classes(), ids=lambda cls: cls.__name__)
 def test_a_models_repr_shows_no_customer_content(cls: type) -> None:
-    """Every public model: no marker of a non-identifying field in its repr (nested ones included)."""
+    """Every public model: no marker of a non-identifying field in its repr, nested or not."""
     instance = build(cls)
     shown = repr(instance)
     assert not _disclosed(shown), shown
@@ -152,7 +152,7 @@ def test_the_walk_covers_the_classes_the_issue_names() -> None:
 
 
 def test_a_repr_still_identifies_the_message() -> None:
-    """msgid, open_kfid, external_userid and msgtype are in a text message's repr; content's size only."""
+    """A text message's repr shows msgid, open_kfid, external_userid, msgtype; content by size."""
     shown = repr(build(models.TextMessage))
     for field in ("msgid", "open_kfid", "external_userid"):
         assert f"PII:TextMessage:{field}:" in shown
