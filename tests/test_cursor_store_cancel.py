@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,3 +119,29 @@ async def test_a_save_waits_for_the_write_a_cancelled_save_left_running(
         await second
     assert json.loads(path.read_text(encoding="utf-8")) == {"wkA": "page2", "wkB": "b1"}
     assert (await store.get("wkA"), await store.get("wkB")) == ("page2", "b1")
+
+
+async def test_a_cancelled_save_whose_write_fails_leaves_memory_to_the_file(
+    tmp_path: Path, paused: PausedWrites, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The write fails after its save was cancelled: logged, and the file is read again."""
+    folder = tmp_path / "cursors"
+    folder.mkdir()
+    path = folder / "cursors.json"
+    store = FileCursorStore(path)
+    await store.set("wkA", "page1")
+    paused.armed = True
+    task = asyncio.create_task(store.set("wkA", "page2"))
+    assert await asyncio.to_thread(paused.started.wait, DEADLINE)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    shutil.rmtree(folder)  # the write that goes on finds no directory
+    paused.release.set()
+    assert await asyncio.to_thread(paused.finished.wait, DEADLINE)
+    folder.mkdir()
+    path.write_text(json.dumps({"wkA": "on-disk"}), encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="wecom_kf_async"):
+        await store.set("wkB", "b1")
+    assert json.loads(path.read_text(encoding="utf-8")) == {"wkA": "on-disk", "wkB": "b1"}
+    assert any("cancelled save" in record.getMessage() for record in caplog.records)
