@@ -15,7 +15,6 @@ import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -59,16 +58,30 @@ def paused(monkeypatch: pytest.MonkeyPatch) -> Iterator[PausedWrites]:
     writes.release.set()
 
 
-async def _cancel_mid_write(store: FileCursorStore, paused: PausedWrites, **save: Any) -> None:
-    """Start ``store.set(...)``, cancel it while its write runs, then let the write finish."""
+async def _page2_left_running(path: Path, paused: PausedWrites) -> FileCursorStore:
+    """A store at *path* that saved wkA=page1, then a save of wkA=page2 cancelled mid-write.
+
+    The write of page2 stays paused until :func:`_finish_write`.
+    """
+    store = FileCursorStore(path)
+    await store.set("wkA", "page1")
     paused.armed = True
-    task = asyncio.create_task(store.set(save["open_kfid"], save["cursor"]))
+    task = asyncio.create_task(store.set("wkA", "page2"))
     assert await asyncio.to_thread(paused.started.wait, DEADLINE)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    return store
+
+
+async def _finish_write(paused: PausedWrites) -> None:
+    """Let the paused write run, and wait until it is over."""
     paused.release.set()
     assert await asyncio.to_thread(paused.finished.wait, DEADLINE)
+
+
+def _on_disk(path: Path) -> dict[str, str]:
+    return dict(json.loads(path.read_text(encoding="utf-8")))
 
 
 async def test_a_save_for_another_account_never_writes_the_old_cursor_back(
@@ -76,12 +89,11 @@ async def test_a_save_for_another_account_never_writes_the_old_cursor_back(
 ) -> None:
     """page2 reached the disk under a cancelled save: the next save keeps it."""
     path = tmp_path / "cursors.json"
-    store = FileCursorStore(path)
-    await store.set("wkA", "page1")
-    await _cancel_mid_write(store, paused, open_kfid="wkA", cursor="page2")
-    assert json.loads(path.read_text(encoding="utf-8")) == {"wkA": "page2"}
+    store = await _page2_left_running(path, paused)
+    await _finish_write(paused)
+    assert _on_disk(path) == {"wkA": "page2"}
     await store.set("wkB", "b1")
-    assert json.loads(path.read_text(encoding="utf-8")) == {"wkA": "page2", "wkB": "b1"}
+    assert _on_disk(path) == {"wkA": "page2", "wkB": "b1"}
 
 
 async def test_a_read_after_a_cancelled_save_sees_what_is_on_disk(
@@ -89,9 +101,8 @@ async def test_a_read_after_a_cancelled_save_sees_what_is_on_disk(
 ) -> None:
     """get() answers the cursor the cancelled save wrote, as a fresh store reading the file does."""
     path = tmp_path / "cursors.json"
-    store = FileCursorStore(path)
-    await store.set("wkA", "page1")
-    await _cancel_mid_write(store, paused, open_kfid="wkA", cursor="page2")
+    store = await _page2_left_running(path, paused)
+    await _finish_write(paused)
     assert await store.get("wkA") == "page2"
     assert await FileCursorStore(path).get("wkA") == "page2"
 
@@ -101,23 +112,16 @@ async def test_a_save_waits_for_the_write_a_cancelled_save_left_running(
 ) -> None:
     """While the cancelled write still runs, the next save waits for it rather than racing it."""
     path = tmp_path / "cursors.json"
-    store = FileCursorStore(path)
-    await store.set("wkA", "page1")
-    paused.armed = True
-    first = asyncio.create_task(store.set("wkA", "page2"))
-    assert await asyncio.to_thread(paused.started.wait, DEADLINE)
-    first.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await first
+    store = await _page2_left_running(path, paused)
     second = asyncio.create_task(store.set("wkB", "b1"))
     for _ in range(50):  # let the second save run as far as it can while the write is paused
         await asyncio.sleep(0)
     assert not second.done()
-    assert json.loads(path.read_text(encoding="utf-8")) == {"wkA": "page1"}
+    assert _on_disk(path) == {"wkA": "page1"}
     paused.release.set()
     async with asyncio.timeout(DEADLINE):
         await second
-    assert json.loads(path.read_text(encoding="utf-8")) == {"wkA": "page2", "wkB": "b1"}
+    assert _on_disk(path) == {"wkA": "page2", "wkB": "b1"}
     assert (await store.get("wkA"), await store.get("wkB")) == ("page2", "b1")
 
 
@@ -128,20 +132,12 @@ async def test_a_cancelled_save_whose_write_fails_leaves_memory_to_the_file(
     folder = tmp_path / "cursors"
     folder.mkdir()
     path = folder / "cursors.json"
-    store = FileCursorStore(path)
-    await store.set("wkA", "page1")
-    paused.armed = True
-    task = asyncio.create_task(store.set("wkA", "page2"))
-    assert await asyncio.to_thread(paused.started.wait, DEADLINE)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    store = await _page2_left_running(path, paused)
     shutil.rmtree(folder)  # the write that goes on finds no directory
-    paused.release.set()
-    assert await asyncio.to_thread(paused.finished.wait, DEADLINE)
+    await _finish_write(paused)
     folder.mkdir()
     path.write_text(json.dumps({"wkA": "on-disk"}), encoding="utf-8")
     with caplog.at_level(logging.WARNING, logger="wecom_kf_async"):
         await store.set("wkB", "b1")
-    assert json.loads(path.read_text(encoding="utf-8")) == {"wkA": "on-disk", "wkB": "b1"}
+    assert _on_disk(path) == {"wkA": "on-disk", "wkB": "b1"}
     assert any("cancelled save" in record.getMessage() for record in caplog.records)
