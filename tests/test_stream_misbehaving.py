@@ -13,15 +13,16 @@ import logging
 import pytest
 
 from wecom_kf_async import (
-    DEFAULT_MAX_STALLED_PAGES,
     InMemoryCursorStore,
     InvalidResponseError,
     KfError,
+    MessageStream,
     RetryPolicy,
     StreamStalledError,
     set_testing,
 )
 from wecom_kf_async.instrumentation import StreamStalled
+from wecom_kf_async.messages import DEFAULT_MAX_STALLED_PAGES
 from wecom_kf_async.testing import WeComSimulator
 
 from .conftest import FakeClock, FakeSleep, client_for
@@ -30,6 +31,14 @@ from .test_instrumentation import Recorder
 SYNC = "kf/sync_msg"
 #: What each refused cursor breaks: too long, whitespace, a lone surrogate.
 BAD_CURSORS = ["c" * 65, "has space", "\ud800cursor"]
+
+
+async def drain(stream: MessageStream, into: list[str] | None = None) -> list[str]:
+    """The msgids the stream hands out, collected in *into* as they come."""
+    taken = [] if into is None else into
+    async for message in stream:
+        taken.append(message.msgid)
+    return taken
 
 
 @pytest.fixture
@@ -49,14 +58,15 @@ async def test_a_stream_that_makes_no_progress_backs_off_and_gives_up(
     sim.stall_pages = True
     hook = Recorder(StreamStalled)
     async with client_for(sim, sleep=fake_sleep, instrumentation=[hook]) as kf:
-        stream = kf.messages.stream(kfid)
+        taken: list[str] = []
         with pytest.raises(StreamStalledError) as info:
-            async for message in stream:
-                pytest.fail(f"a stalled server handed out {message.msgid}")
+            await drain(kf.messages.stream(kfid), taken)
+    assert taken == []
     error = info.value
     assert isinstance(error, KfError)
     assert (error.open_kfid, error.pages) == (kfid, DEFAULT_MAX_STALLED_PAGES)
-    assert kfid in str(error) and "no progress" in str(error)
+    assert kfid in str(error)
+    assert "no progress" in str(error)
     # The first page moved the cursor (from none to the first); then N pages in place.
     assert sim.stats.calls[SYNC] == 1 + DEFAULT_MAX_STALLED_PAGES
     waits = fake_sleep.waits
@@ -77,8 +87,7 @@ async def test_the_bound_is_per_stream_and_a_retry_reads_on_once_the_server_reco
     store = InMemoryCursorStore()
     async with client_for(sim) as kf:
         with pytest.raises(StreamStalledError):
-            async for _ in kf.messages.stream(kfid, cursors=store, max_stalled_pages=2):
-                pass
+            await drain(kf.messages.stream(kfid, cursors=store, max_stalled_pages=2))
         assert sim.stats.calls[SYNC] == 3
         sim.stall_pages = False
         taken = [m.msgid async for m in kf.messages.stream(kfid, cursors=store)]
@@ -88,15 +97,14 @@ async def test_the_bound_is_per_stream_and_a_retry_reads_on_once_the_server_reco
 async def test_pages_of_duplicates_at_the_same_cursor_make_no_progress(
     sim: WeComSimulator, kfid: str
 ) -> None:
-    """A server serving the same messages and cursor again and again: each handed out once, then the error."""
+    """The same messages at the same cursor over and over: each taken once, then the error."""
     items = sim.messages(kfid)[:2]
     same = {"msg_list": items, "has_more": 1, "next_cursor": sim.cursor_for(0, kfid)}
     sim.set_fault_rate(SYNC, 1.0, [same])
     async with client_for(sim) as kf:
-        taken = []
+        taken: list[str] = []
         with pytest.raises(StreamStalledError):
-            async for message in kf.messages.stream(kfid, max_stalled_pages=3):
-                taken.append(message.msgid)
+            await drain(kf.messages.stream(kfid, max_stalled_pages=3), taken)
     assert taken == [item["msgid"] for item in items]
     assert sim.stats.calls[SYNC] == 1 + 3
 
@@ -140,7 +148,7 @@ async def test_the_simulator_plays_a_stalled_server_over_its_control_plane(
 async def test_a_refused_next_cursor_is_retried_and_never_stored(
     sim: WeComSimulator, kfid: str, bad: str
 ) -> None:
-    """One answer with a next_cursor our checks refuse: that attempt is retried, nothing bad saved."""
+    """One answer with a next_cursor our checks refuse: that attempt is retried, never saved."""
     sim.script(SYNC, [{"next_cursor": bad}])
     store = InMemoryCursorStore()
     async with client_for(sim) as kf:
@@ -159,9 +167,10 @@ async def test_a_server_that_keeps_sending_a_bad_cursor_fails_the_page_not_the_a
     sim.set_fault_rate(SYNC, 1.0, [{"next_cursor": bad}])
     store = InMemoryCursorStore()
     async with client_for(sim, retry=RetryPolicy(attempts=3)) as kf:
+        taken: list[str] = []
         with pytest.raises(InvalidResponseError) as info:
-            async for message in kf.messages.stream(kfid, cursors=store):
-                pytest.fail(f"a refused page handed out {message.msgid}")
+            await drain(kf.messages.stream(kfid, cursors=store), taken)
+        assert taken == []
         assert "next_cursor" in str(info.value)
         assert bad not in str(info.value)
         assert sim.stats.calls[SYNC] == 3
@@ -186,7 +195,7 @@ async def test_sync_refuses_a_bad_next_cursor_as_an_invalid_response(
 async def test_a_malformed_cursor_already_saved_reads_again_from_the_oldest(
     sim: WeComSimulator, kfid: str, bad: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A cursor saved before this check existed cannot be sent: logged, dropped, read from the start."""
+    """A saved cursor that cannot be sent (saved before this check): logged, read from the start."""
     store = InMemoryCursorStore()
     await store.set(kfid, bad)
     async with client_for(sim) as kf:

@@ -210,7 +210,7 @@ class KfClient:
         #: ``media/upload``.
         self.media = MediaAPI(pipeline)
         #: ``sync_msg`` (``sync``, ``stream``), ``send_msg`` and ``send_msg_on_event``.
-        self.messages = MessagesAPI(pipeline, self.instrumentation)
+        self.messages = MessagesAPI(pipeline, self.instrumentation, sleep=sleep, rng=rng)
         self._corp = CorpAPI(pipeline)
 
     @classmethod

@@ -69,6 +69,7 @@ class Caller(Protocol):
         *,
         params: Mapping[str, str] | None = None,
         upload: Upload | None = None,
+        check: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
         """Send *body* to *endpoint* and return WeCom's answer, or raise."""
 
@@ -165,6 +166,7 @@ class Pipeline:
         *,
         params: Mapping[str, str] | None = None,
         upload: Upload | None = None,
+        check: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
         """Call *endpoint* with the access token, retrying as its row and the errcode say.
 
@@ -174,7 +176,9 @@ class Pipeline:
         :class:`~wecom_kf_async.OutcomeUnknownError` instead of being retried. When
         a retry after an ambiguous failure is answered with one of the endpoint's
         ``already_done`` errcodes, the answer is ``{"errcode": 0, ...,
-        ALREADY_DONE: errcode}``.
+        ALREADY_DONE: errcode}``. *check* looks at each successful answer inside
+        the retry loop: the :class:`~wecom_kf_async.InvalidResponseError` it raises
+        for a field it refuses is retried like a malformed body.
         """
         self._client()
         query = dict(params or {})
@@ -184,9 +188,14 @@ class Pipeline:
             else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         )
         state = CallState(probe=self._probes(endpoint.path, endpoint.method))
-        return await self._retried(
-            endpoint, state, lambda: self._send_authed(endpoint, query, content, upload, state)
-        )
+
+        async def attempt() -> dict[str, Any]:
+            answer = await self._send_authed(endpoint, query, content, upload, state)
+            if check is not None:
+                check(answer)
+            return answer
+
+        return await self._retried(endpoint, state, attempt)
 
     async def _retried(
         self, endpoint: Endpoint, state: CallState, attempt: Callable[[], Awaitable[_T]]
