@@ -67,8 +67,13 @@ class Caller(Protocol):
         *,
         params: Mapping[str, str] | None = None,
         upload: Upload | None = None,
+        check: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
-        """Send *body* to *endpoint* and return WeCom's answer, or raise."""
+        """Send *body* to *endpoint* and return WeCom's answer, or raise.
+
+        *check* looks at each successful answer inside the retry loop (an
+        ``InvalidResponseError`` it raises is retried like a malformed body).
+        """
 
     def stream(
         self,

@@ -109,9 +109,16 @@ def text(
         raise ValueError(f"{name} must not be empty")
     if max_chars is not None and len(value) > max_chars:
         raise ValueError(f"{name} is {len(value)} characters long; the limit is {max_chars}")
-    if max_bytes is not None:
-        size = len(value.encode())
-        if size > max_bytes:
+    if max_bytes is not None or not value.isascii():
+        # Encoded even without a limit: a lone surrogate ("\ud800") cannot be sent.
+        try:
+            size = len(value.encode())
+        except UnicodeEncodeError as exc:
+            raise ValueError(
+                f"{name} is not valid text: a lone surrogate at index {exc.start} "
+                "(UTF-8 cannot encode it)"
+            ) from None
+        if max_bytes is not None and size > max_bytes:
             raise ValueError(f"{name} is {size} bytes long (UTF-8); the limit is {max_bytes}")
     if pattern is not None and not pattern.fullmatch(value):
         raise ValueError(f"{name} must consist of {what}, got {value!r}")

@@ -12,6 +12,7 @@ from typing import Any, Literal, Self
 import attrs
 import httpx
 
+from . import _checks
 from ._budgets import Budgets, LimiterFactory, check_rate, check_rate_limits
 from ._constants import (
     DEFAULT_BASE_URL,
@@ -49,7 +50,7 @@ _BATCHGET = "kf/customer/batchget"
 def _check_str(name: str, value: object) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{name} must be a non-empty string")
-    return value
+    return _checks.text(name, value)  # UTF-8 must hold it (the token cache key hashes it)
 
 
 def _budget_row(name: str) -> Endpoint:
@@ -209,7 +210,7 @@ class KfClient:
         #: ``media/upload``.
         self.media = MediaAPI(pipeline)
         #: ``sync_msg`` (``sync``, ``stream``), ``send_msg`` and ``send_msg_on_event``.
-        self.messages = MessagesAPI(pipeline, self.instrumentation)
+        self.messages = MessagesAPI(pipeline, self.instrumentation, sleep=sleep, rng=rng)
         self._corp = CorpAPI(pipeline)
 
     @classmethod

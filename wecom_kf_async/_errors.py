@@ -40,6 +40,7 @@ __all__ = [
     "SendOutcomeUnknownError",
     "ServerBusyError",
     "ServicerError",
+    "StreamStalledError",
     "SyncCursorError",
     "TransportError",
     "UpstreamHTTPError",
@@ -351,6 +352,23 @@ class LeaseLostError(KfError):
         super().__init__(f"lost the consumer lease of {open_kfid}; stopping this stream")
         #: The account.
         self.open_kfid = open_kfid
+
+
+class StreamStalledError(KfError):
+    """A message stream made no progress: :attr:`pages` pages in a row said ``has_more``
+    with no new message and the same cursor. It backed off between them, then gave up;
+    the account's next stream (its next wake-up) reads on from the same cursor."""
+
+    def __init__(self, open_kfid: str, pages: int) -> None:
+        super().__init__(
+            f"the stream of {open_kfid} made no progress in {pages} pages in a row (has_more, "
+            "no new message, the same cursor); gave up",
+            path="kf/sync_msg",
+        )
+        #: The account.
+        self.open_kfid = open_kfid
+        #: Pages read in a row without progress.
+        self.pages = pages
 
 
 class BatchGetError(KfError):

@@ -137,6 +137,7 @@ class Pipeline:
         *,
         params: Mapping[str, str] | None = None,
         upload: Upload | None = None,
+        check: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
         """Call *endpoint* with the access token, retrying as its row and the errcode say.
 
@@ -146,7 +147,9 @@ class Pipeline:
         :class:`~wecom_kf_async.OutcomeUnknownError` instead of being retried. When
         a retry after an ambiguous failure is answered with one of the endpoint's
         ``already_done`` errcodes, the answer is ``{"errcode": 0, ...,
-        ALREADY_DONE: errcode}``.
+        ALREADY_DONE: errcode}``. *check* looks at each successful answer inside
+        the retry loop: the :class:`~wecom_kf_async.InvalidResponseError` it raises
+        for a field it refuses is retried like a malformed body.
         """
         self._client()
         query = dict(params or {})
@@ -160,7 +163,13 @@ class Pipeline:
         def send(token: AccessToken) -> Awaitable[dict[str, Any]]:
             return self._send(endpoint, query, content, upload, state, token)
 
-        return await self._retried(endpoint, state, lambda: self._send_authed(endpoint, send))
+        async def attempt() -> dict[str, Any]:
+            answer = await self._send_authed(endpoint, send)
+            if check is not None:
+                check(answer)
+            return answer
+
+        return await self._retried(endpoint, state, attempt)
 
     @contextlib.asynccontextmanager
     async def stream(

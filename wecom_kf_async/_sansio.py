@@ -96,8 +96,8 @@ def check_token_answer(data: Mapping[str, Any]) -> tuple[str, float]:
     if (
         not isinstance(value, str)
         or not value
+        or not value.isprintable()  # first: a lone surrogate is unprintable, and unencodable
         or len(value.encode()) > MAX_TOKEN_BYTES
-        or not value.isprintable()
         or any(c.isspace() for c in value)
     ):
         raise InvalidResponseError(

@@ -63,6 +63,7 @@ async def messaging(kf: KfClient, open_kfid: str) -> list[str]:
         Menu,
         MessageStream,
         SendOutcomeUnknownError,
+        StreamStalledError,
         SyncPage,
         Text,
         TextMessage,
@@ -86,6 +87,10 @@ async def messaging(kf: KfClient, open_kfid: str) -> list[str]:
     out.append(str(saved))
     fleet_stream = kf.messages.stream(open_kfid, cursors=RedisCursorStore("redis://r/0"))
     await fleet_stream.aclose()
+    try:
+        out.extend([m.msgid async for m in kf.messages.stream(open_kfid, max_stalled_pages=3)])
+    except StreamStalledError as stalled:
+        out.append(f"{stalled.open_kfid}: {stalled.pages}")
     try:
         menu = Menu(head="Pick one", items=[Click("1", "Price"), View("https://x", "Site")])
         out.append(await kf.messages.send("wmA", open_kfid, menu, msgid="m1"))

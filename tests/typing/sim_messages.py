@@ -49,6 +49,7 @@ def seeding() -> list[str]:
 def knobs_and_reading(sim: WeComSimulator, kfid: str) -> int:
     sim.empty_pages = 0.3
     sim.script_pages([0, 5])
+    sim.stall_pages = False
     sim.sync_msg_without_token_per_minute = None
     token: str = sim.callback_token(kfid)
     cursor: str = sim.cursor_for(10, kfid)

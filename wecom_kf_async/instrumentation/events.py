@@ -27,6 +27,7 @@ __all__ = [
     "RateLimitWaited",
     "RequestFinished",
     "RetryScheduled",
+    "StreamStalled",
     "SyncPageTaken",
     "ThrottleChanged",
     "TokenRefreshed",
@@ -157,6 +158,15 @@ class SyncPageTaken(InstrumentationEvent):
     #: Messages on the page (duplicates included).
     count: int
     has_more: bool
+
+
+@attrs.frozen(kw_only=True)
+class StreamStalled(InstrumentationEvent):
+    """A stream gave up on a server that made no progress (``StreamStalledError``)."""
+
+    open_kfid: str
+    #: Pages in a row with ``has_more``, no new message and the same cursor.
+    pages: int
 
 
 @attrs.frozen(kw_only=True)

@@ -28,10 +28,11 @@ from .cursors import (
     FileCursorStore,
     InMemoryCursorStore,
 )
-from .stream import DEFAULT_DEDUP_WINDOW, MessageStream
+from .stream import DEFAULT_DEDUP_WINDOW, DEFAULT_MAX_STALLED_PAGES, MessageStream
 
 __all__ = [
     "DEFAULT_DEDUP_WINDOW",
+    "DEFAULT_MAX_STALLED_PAGES",
     "EVENT_MSGTYPES",
     "Click",
     "CursorLease",

@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Protocol, runtime_checkable
+
+from .._constants import LOGGER_NAME
 
 __all__ = [
     "CursorLease",
@@ -23,6 +26,8 @@ __all__ = [
     "FileCursorStore",
     "InMemoryCursorStore",
 ]
+
+logger = logging.getLogger(LOGGER_NAME)
 
 
 @runtime_checkable
@@ -110,6 +115,12 @@ class FileCursorStore:
     within the process are serialised; use one store per file per process (for many
     processes, use ``RedisCursorStore``).
 
+    A save cancelled while its write runs (the write is in a thread, which a
+    cancellation does not stop) leaves the write to finish; the next save or read
+    waits for it and takes what it wrote, so neither the file nor the memory ever
+    goes back to an older cursor. A write that fails leaves the memory to be read
+    again from the file.
+
     Args:
         path: The file; its directory must exist. It is created on the first save.
     """
@@ -118,6 +129,8 @@ class FileCursorStore:
         self.path = Path(path)
         self._lock = asyncio.Lock()
         self._cursors: dict[str, str] | None = None
+        # The write in flight and what it writes (left running by a cancelled save).
+        self._writing: tuple[asyncio.Future[None], dict[str, str]] | None = None
 
     def __repr__(self) -> str:
         return f"FileCursorStore({str(self.path)!r})"
@@ -140,14 +153,46 @@ class FileCursorStore:
     async def get(self, open_kfid: str) -> str | None:
         """The saved cursor of *open_kfid*, or ``None``."""
         async with self._lock:
+            await self._settle()
             return self._load().get(open_kfid)
 
     async def set(self, open_kfid: str, cursor: str) -> None:
         """Save *cursor* for *open_kfid* (durably, before returning)."""
         async with self._lock:
+            await self._settle()
             cursors = {**self._load(), open_kfid: cursor}
-            await asyncio.to_thread(_write_atomically, self.path, cursors)
-            self._cursors = cursors
+            write = asyncio.ensure_future(asyncio.to_thread(_write_atomically, self.path, cursors))
+            self._writing = (write, cursors)
+            try:
+                # Shielded: cancelled, this call returns at once and the write goes on.
+                await asyncio.shield(write)
+            finally:
+                if write.done():
+                    self._written(write, cursors)
+
+    async def _settle(self) -> None:
+        """Wait for the write a cancelled save left running, and take in what it wrote."""
+        if self._writing is None:
+            return
+        write, cursors = self._writing
+        await asyncio.wait([write])
+        failure = self._written(write, cursors)
+        if failure is not None:
+            logger.warning(
+                "%s: the write of a cancelled save failed (%s); cursors are read again from it",
+                self.path,
+                failure,
+            )
+
+    def _written(self, write: asyncio.Future[None], cursors: dict[str, str]) -> str | None:
+        """The write is over: memory is what it wrote, or (it failed) is read again.
+
+        Returns how it failed (the exception's class name), ``None`` if it did not.
+        """
+        self._writing = None
+        failure = "CancelledError" if write.cancelled() else write.exception()
+        self._cursors = cursors if failure is None else None
+        return failure if failure is None or isinstance(failure, str) else type(failure).__name__
 
 
 def _write_atomically(path: Path, cursors: dict[str, str]) -> None:

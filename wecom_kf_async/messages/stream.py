@@ -6,28 +6,42 @@ calls :meth:`MessageStream.ack`), so a consumer killed at any point re-reads at
 most the page it was working on and never skips a message. Messages already
 handed out in this stream are dropped by ``msgid`` (a bounded window), so a
 restart delivers each message at most once more. The stream holds one page.
+
+A server that makes no progress (page after page with ``has_more``, no new
+message and the same cursor) is waited out with a growing backoff, then given up
+on with :class:`~wecom_kf_async.StreamStalledError`: the stream never spins.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Final
 
 import attrs
 
+from .. import _checks
 from .._constants import LOGGER_NAME
-from .._errors import InvalidSyncTokenError, SyncCursorError
+from .._errors import InvalidSyncTokenError, StreamStalledError, SyncCursorError
+from .._retry import is_testing
 from ..models import KfMessage, SyncPage
 from .cursors import CursorStore, ExclusiveCursorStore
 
-__all__ = ["DEFAULT_DEDUP_WINDOW", "MessageStream", "RecentIds"]
+__all__ = ["DEFAULT_DEDUP_WINDOW", "DEFAULT_MAX_STALLED_PAGES", "MessageStream", "RecentIds"]
 
 logger = logging.getLogger(LOGGER_NAME)
 
 #: How many recent msgids a stream remembers to drop duplicates.
 DEFAULT_DEDUP_WINDOW: Final = 10_000
+#: Pages in a row without progress (``has_more``, no new message, the same cursor)
+#: after which a stream gives up. Between them it waits 0.5 s, 1 s, 2 s, ... (at
+#: most 30 s, the upper half jittered): about a minute in all by default.
+DEFAULT_MAX_STALLED_PAGES: Final = 8
+_STALL_BACKOFF_BASE: Final = 0.5
+_STALL_BACKOFF_CAP: Final = 30.0
 
 #: Fetches one page: ``(cursor, token) -> SyncPage``.
 FetchPage = Callable[[str | None, str | None], Awaitable[SyncPage]]
@@ -71,6 +85,8 @@ class MessageStream:
     for the message after the page's last one; :meth:`ack` saves it at once, for a
     consumer about to stop after the last message of a page. Leaving the loop early
     saves nothing that was not taken, so the page in hand is read again next time.
+    After *max_stalled_pages* pages in a row without progress it raises
+    :class:`~wecom_kf_async.StreamStalledError`, having waited on *sleep* between them.
     """
 
     def __init__(
@@ -82,9 +98,17 @@ class MessageStream:
         token: str | None = None,
         dedup_window: int = DEFAULT_DEDUP_WINDOW,
         on_page: Callable[[SyncPage], None] | None = None,
+        max_stalled_pages: int = DEFAULT_MAX_STALLED_PAGES,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+        on_stall: Callable[[int], None] | None = None,
     ) -> None:
         self.open_kfid = open_kfid
         self._on_page = on_page
+        self._max_stalled = _checks.bounded_int("max_stalled_pages", max_stalled_pages, 1, 10_000)
+        self._sleep = sleep
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._on_stall = on_stall
         self._fetch = fetch
         self._cursors = cursors
         self._token = token
@@ -143,10 +167,12 @@ class MessageStream:
                 self._token = token or self._token
 
     async def _pages(
-        self, cursor: str | None, save: Callable[[str], Awaitable[None]]
+        self, saved: str | None, save: Callable[[str], Awaitable[None]]
     ) -> AsyncIterator[KfMessage]:
+        cursor = self._sendable(saved)
+        stalled = 0
         while True:
-            page = await self._next_page(cursor)
+            page, cursor = await self._next_page(cursor)
             self.pages += 1
             if self._on_page is not None:
                 self._on_page(page)
@@ -160,16 +186,52 @@ class MessageStream:
             if held.cursor is not None:  # not saved by ack() already
                 await save(held.cursor)
                 held.cursor = None
-            cursor = page.next_cursor or cursor
             if not page.has_more:
                 return
+            # Progress: a new message (one without a msgid cannot tell) or a cursor moved on.
+            moved = page.next_cursor is not None and page.next_cursor != cursor
+            stalled = 0 if moved or any(m.msgid for m in fresh) else stalled + 1
+            if stalled:
+                await self._stalled(stalled)
+            cursor = page.next_cursor or cursor
 
-    async def _next_page(self, cursor: str | None) -> SyncPage:
-        """One page, dropping a spent token or an expired cursor (each at most once:
-        the same error again, with nothing left to drop, raises)."""
+    async def _stalled(self, pages: int) -> None:
+        """Back off after the *pages*-th page in a row without progress; give up at the bound."""
+        if pages >= self._max_stalled:
+            if self._on_stall is not None:
+                self._on_stall(pages)
+            raise StreamStalledError(self.open_kfid, pages)
+        ceiling = min(_STALL_BACKOFF_CAP, _STALL_BACKOFF_BASE * 2.0 ** (pages - 1))
+        wait = 0.0 if is_testing() else self._rng.uniform(ceiling / 2, ceiling)
+        logger.info(
+            "%s: page %d in a row without progress (has_more, no new message, the same "
+            "cursor); waiting %.2fs",
+            self.open_kfid,
+            pages,
+            wait,
+        )
+        await self._sleep(wait)
+
+    def _sendable(self, cursor: str | None) -> str | None:
+        """The saved cursor, or ``None`` if our own checks refuse it (saved before they ran)."""
+        if cursor is None:
+            return None
+        try:
+            return _checks.cursor(cursor)
+        except (TypeError, ValueError):
+            logger.warning(
+                "%s: the saved cursor is malformed and cannot be sent; reading again from the "
+                "oldest message of the last 3 days",
+                self.open_kfid,
+            )
+            return None
+
+    async def _next_page(self, cursor: str | None) -> tuple[SyncPage, str | None]:
+        """One page and the cursor it was read from, dropping a spent token or an expired
+        cursor (each at most once: the same error again, with nothing left to drop, raises)."""
         while True:
             try:
-                return await self._fetch(cursor, self._token)
+                return await self._fetch(cursor, self._token), cursor
             except InvalidSyncTokenError:
                 if self._token is None:
                     raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from datetime import datetime
 from typing import Any
 
@@ -15,23 +16,32 @@ __all__ = [
     "Origin",
     "UnknownEvent",
     "UnknownMessage",
-    "short_repr",
+    "withheld",
 ]
 
-#: Characters of free text (a customer's words) a ``repr`` shows before cutting off.
-REPR_TEXT_CHARS = 60
+
+def withheld(value: object) -> str:
+    """What a ``repr`` shows of a customer's content: whether it is there and its size.
+
+    Logs and tracebacks print reprs, so a model's repr identifies it (msgid, msgtype,
+    open_kfid, external_userid, ids and codes) and withholds what a customer wrote,
+    shared or is: ``attrs.field(repr=withheld)``.
+    """
+    if value is None:
+        return "None"
+    if isinstance(value, str):
+        return f"<{len(value)} chars>"
+    return "<withheld>"
 
 
-def short_repr(value: object) -> str:
-    """The ``repr`` of free text, cut to :data:`REPR_TEXT_CHARS` characters."""
-    if isinstance(value, str) and len(value) > REPR_TEXT_CHARS:
-        return repr(value[:REPR_TEXT_CHARS]) + f"...<{len(value)} chars>"
-    return repr(value)
+#: A key a repr of ``raw`` names: what a JSON field name looks like, nothing else.
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
 
 
 def _raw_repr(raw: object) -> str:
     if isinstance(raw, dict):
-        return f"<dict of {len(raw)} keys: {', '.join(sorted(map(str, raw))[:8])}>"
+        names = sorted(key if _FIELD_NAME.fullmatch(str(key)) else "?" for key in raw)
+        return f"<dict of {len(raw)} keys: {', '.join(names[:8])}>"
     return f"<{type(raw).__name__}>"
 
 

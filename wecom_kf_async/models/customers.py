@@ -10,6 +10,7 @@ import attrs
 
 from .._errors import BatchGetError
 from ._converter import converter
+from ._kf import withheld
 
 __all__ = [
     "BatchGetResult",
@@ -49,8 +50,8 @@ class WechatChannels:
     ``nickname`` is set for scenes 1-3, ``shop_nickname`` for 4-5.
     """
 
-    nickname: str | None = None
-    shop_nickname: str | None = None
+    nickname: str | None = attrs.field(default=None, repr=withheld)
+    shop_nickname: str | None = attrs.field(default=None, repr=withheld)
     scene: ChannelsScene | int | None = None
 
 
@@ -59,7 +60,7 @@ class EnterSessionContext:
     """How the customer last entered the session within 48 hours."""
 
     scene: str | None = None
-    scene_param: str | None = None
+    scene_param: str | None = attrs.field(default=None, repr=withheld)
     wechat_channels: WechatChannels | None = None
 
 
@@ -69,14 +70,15 @@ class Customer:
 
     ``avatar`` and ``unionid`` are absent for third-party apps (``gender`` is then
     always 0); ``enter_session_context`` only comes with
-    ``need_enter_session_context=True``.
+    ``need_enter_session_context=True``. The ``repr`` shows the ``external_userid``
+    and withholds the nickname, avatar, gender and unionid.
     """
 
     external_userid: str
-    nickname: str = ""
-    avatar: str | None = None
-    gender: Gender | int = Gender.UNKNOWN
-    unionid: str | None = None
+    nickname: str = attrs.field(default="", repr=withheld)
+    avatar: str | None = attrs.field(default=None, repr=withheld)
+    gender: Gender | int = attrs.field(default=Gender.UNKNOWN, repr=withheld)
+    unionid: str | None = attrs.field(default=None, repr=withheld)
     enter_session_context: EnterSessionContext | None = None
 
 

@@ -18,7 +18,7 @@ from types import MappingProxyType
 import attrs
 
 from ._fast import compile_hook
-from ._kf import Event, KfMessage
+from ._kf import Event, KfMessage, withheld
 from .customers import WechatChannels
 from .servicers import StopType
 
@@ -107,9 +107,9 @@ class EnterSessionEvent(Event):
     #: The contact link's ``scene``.
     scene: str | None = None
     #: The ``scene_param`` appended to the contact link.
-    scene_param: str | None = None
+    scene_param: str | None = attrs.field(default=None, repr=withheld)
     #: The code for one welcome message with ``send_msg_on_event``.
-    welcome_code: str | None = None
+    welcome_code: str | None = attrs.field(default=None, repr=withheld)
     #: The WeChat Channels account the customer came from.
     wechat_channels: WechatChannels | None = None
 
@@ -151,7 +151,7 @@ class SessionStatusChangeEvent(Event):
     #: The servicer after (picks and transfers).
     new_servicer_userid: str | None = None
     #: The code for one message with ``send_msg_on_event``.
-    msg_code: str | None = None
+    msg_code: str | None = attrs.field(default=None, repr=withheld)
 
 
 @attrs.frozen(kw_only=True)

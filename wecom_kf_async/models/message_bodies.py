@@ -2,7 +2,8 @@
 
 Each body is a frozen attrs class whose fields are the JSON keys WeCom sends under
 the msgtype key (reference, section 3; pages 94670/94699). A field WeCom may leave
-out is optional. Free text is cut short in ``repr``.
+out is optional. A ``repr`` shows ids, types and codes; what the customer wrote or
+shared (text, names, places, links, prices) is withheld.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime
 import attrs
 
 from ._fast import compile_hook
-from ._kf import short_repr
+from ._kf import withheld
 
 __all__ = [
     "BusinessCardBody",
@@ -43,7 +44,7 @@ class TextBody:
     """``text``: what the customer (or servicer) wrote."""
 
     #: The text.
-    content: str = attrs.field(repr=short_repr)
+    content: str = attrs.field(repr=withheld)
     #: When the customer clicked a ``click`` item of a menu: that item's ``id``.
     menu_id: str | None = None
 
@@ -61,13 +62,13 @@ class LocationBody:
     """``location``: a place the customer shared."""
 
     #: Latitude in degrees.
-    latitude: float
+    latitude: float = attrs.field(repr=withheld)
     #: Longitude in degrees.
-    longitude: float
+    longitude: float = attrs.field(repr=withheld)
     #: The place's name.
-    name: str | None = None
+    name: str | None = attrs.field(default=None, repr=withheld)
     #: Its address.
-    address: str | None = None
+    address: str | None = attrs.field(default=None, repr=withheld)
 
 
 @attrs.frozen(kw_only=True)
@@ -75,13 +76,13 @@ class LinkBody:
     """``link``: a web page card."""
 
     #: The card's title.
-    title: str | None = None
+    title: str | None = attrs.field(default=None, repr=withheld)
     #: Its description.
-    desc: str | None = attrs.field(default=None, repr=short_repr)
+    desc: str | None = attrs.field(default=None, repr=withheld)
     #: Where it leads.
-    url: str | None = None
+    url: str | None = attrs.field(default=None, repr=withheld)
     #: Its thumbnail's URL.
-    pic_url: str | None = None
+    pic_url: str | None = attrs.field(default=None, repr=withheld)
 
 
 @attrs.frozen(kw_only=True)
@@ -97,11 +98,11 @@ class MiniProgramBody:
     """``miniprogram``: a mini program card."""
 
     #: The card's title.
-    title: str | None = None
+    title: str | None = attrs.field(default=None, repr=withheld)
     #: The mini program's appid.
     appid: str | None = None
     #: The page the card opens.
-    pagepath: str | None = None
+    pagepath: str | None = attrs.field(default=None, repr=withheld)
     #: The cover's media id.
     thumb_media_id: str | None = None
 
@@ -113,7 +114,7 @@ class MsgMenuClick:
     #: The item's id (the reply's ``text.menu_id``).
     id: str | None = None
     #: The text shown (and sent back when clicked).
-    content: str | None = None
+    content: str | None = attrs.field(default=None, repr=withheld)
 
 
 @attrs.frozen(kw_only=True)
@@ -121,9 +122,9 @@ class MsgMenuView:
     """A ``view`` item of a menu: a hyperlink."""
 
     #: Where it leads.
-    url: str | None = None
+    url: str | None = attrs.field(default=None, repr=withheld)
     #: The text shown.
-    content: str | None = None
+    content: str | None = attrs.field(default=None, repr=withheld)
 
 
 @attrs.frozen(kw_only=True)
@@ -133,9 +134,9 @@ class MsgMenuMiniProgram:
     #: The mini program's appid.
     appid: str | None = None
     #: The page it opens.
-    pagepath: str | None = None
+    pagepath: str | None = attrs.field(default=None, repr=withheld)
     #: The text shown.
-    content: str | None = None
+    content: str | None = attrs.field(default=None, repr=withheld)
 
 
 @attrs.frozen(kw_only=True)
@@ -143,7 +144,7 @@ class MsgMenuText:
     """A ``text`` item of a menu: plain text between items."""
 
     #: The text.
-    content: str | None = None
+    content: str | None = attrs.field(default=None, repr=withheld)
     #: 1: no line break after this text; 0 (or absent): a line break.
     no_newline: int | None = None
 
@@ -169,11 +170,11 @@ class MsgMenuBody:
     """``msgmenu``: a menu message (head text, items, tail text)."""
 
     #: The text above the items.
-    head_content: str | None = None
+    head_content: str | None = attrs.field(default=None, repr=withheld)
     #: The items, in order (WeCom's key is ``list``).
     list: tuple[MsgMenuItem, ...] = ()
     #: The text below the items.
-    tail_content: str | None = None
+    tail_content: str | None = attrs.field(default=None, repr=withheld)
 
 
 @attrs.frozen(kw_only=True)
@@ -183,15 +184,15 @@ class ChannelsShopProductBody:
     #: The product's id in the shop.
     product_id: str | None = None
     #: The product's picture URL.
-    head_image: str | None = None
+    head_image: str | None = attrs.field(default=None, repr=withheld)
     #: The product's title.
-    title: str | None = None
+    title: str | None = attrs.field(default=None, repr=withheld)
     #: The price in fen, as WeCom sends it: a string.
-    sales_price: str | None = None
+    sales_price: str | None = attrs.field(default=None, repr=withheld)
     #: The shop's name.
-    shop_nickname: str | None = None
+    shop_nickname: str | None = attrs.field(default=None, repr=withheld)
     #: The shop's avatar URL.
-    shop_head_image: str | None = None
+    shop_head_image: str | None = attrs.field(default=None, repr=withheld)
 
 
 @attrs.frozen(kw_only=True)
@@ -199,17 +200,17 @@ class ChannelsShopOrderBody:
     """``channels_shop_order``: a WeChat Channels shop order (视频号订单)."""
 
     #: The order's id.
-    order_id: str | None = None
+    order_id: str | None = attrs.field(default=None, repr=withheld)
     #: The products' titles, as one string.
-    product_titles: str | None = None
+    product_titles: str | None = attrs.field(default=None, repr=withheld)
     #: The price as worded for display.
-    price_wording: str | None = None
+    price_wording: str | None = attrs.field(default=None, repr=withheld)
     #: The order's state as worded for display.
-    state: str | None = None
+    state: str | None = attrs.field(default=None, repr=withheld)
     #: The thumbnail's URL.
-    image_url: str | None = None
+    image_url: str | None = attrs.field(default=None, repr=withheld)
     #: The shop's name.
-    shop_nickname: str | None = None
+    shop_nickname: str | None = attrs.field(default=None, repr=withheld)
 
 
 @attrs.frozen(kw_only=True)
@@ -226,9 +227,9 @@ class MergedMsgItem:
     #: The inner message's type, as sent.
     msgtype: str | int | None = None
     #: Who sent it, by name.
-    sender_name: str | None = None
+    sender_name: str | None = attrs.field(default=None, repr=withheld)
     #: The inner message, a JSON string.
-    msg_content: str | None = attrs.field(default=None, repr=short_repr)
+    msg_content: str | None = attrs.field(default=None, repr=withheld)
 
 
 @attrs.frozen(kw_only=True)
@@ -236,7 +237,7 @@ class MergedMsgBody:
     """``merged_msg``: a forwarded chat history (聊天记录)."""
 
     #: The history's title.
-    title: str | None = None
+    title: str | None = attrs.field(default=None, repr=withheld)
     #: The messages (WeCom's key is ``item``).
     item: tuple[MergedMsgItem, ...] = ()
 
@@ -259,9 +260,9 @@ class ChannelsBody:
     #: A post, a live stream or a card (an undocumented code stays an int).
     sub_type: ChannelsSubType | int | None = None
     #: The Channels account's name.
-    nickname: str | None = None
+    nickname: str | None = attrs.field(default=None, repr=withheld)
     #: The post's or live stream's title.
-    title: str | None = None
+    title: str | None = attrs.field(default=None, repr=withheld)
 
 
 @attrs.frozen(kw_only=True)

@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 
 from ._converter import code_or_int, converter
+from ._kf import withheld
 
 __all__ = [
     "ALLOWED_TRANSFERS",
@@ -98,7 +99,7 @@ class TransferAnswer:
     ``send_msg_on_event``. An empty string is read as ``None``.
     """
 
-    msg_code: str | None = None
+    msg_code: str | None = attrs.field(default=None, repr=withheld)
 
 
 def _optional_str(data: Mapping[str, Any], key: str) -> str | None:

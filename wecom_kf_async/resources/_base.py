@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from .._endpoints import Endpoint
@@ -35,8 +35,9 @@ class Resource:
         *,
         params: Mapping[str, str] | None = None,
         upload: Upload | None = None,
+        check: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
-        return await self._caller.call(endpoint, body, params=params, upload=upload)
+        return await self._caller.call(endpoint, body, params=params, upload=upload, check=check)
 
     async def _get(
         self,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from .. import _checks
@@ -11,10 +13,10 @@ from .._endpoints import ENDPOINTS, SYNC_MSG_WITHOUT_TOKEN, Endpoint
 from .._errors import InvalidResponseError, OutcomeUnknownError, SendOutcomeUnknownError
 from .._pipeline import Caller
 from ..instrumentation._hooks import Hooks
-from ..instrumentation.events import SyncPageTaken
+from ..instrumentation.events import StreamStalled, SyncPageTaken
 from ..messages.builders import EVENT_MSGTYPES, Sendable
 from ..messages.cursors import CursorStore, InMemoryCursorStore
-from ..messages.stream import DEFAULT_DEDUP_WINDOW, MessageStream
+from ..messages.stream import DEFAULT_DEDUP_WINDOW, DEFAULT_MAX_STALLED_PAGES, MessageStream
 from ..models import SyncPage, structure_messages
 from ._base import Resource
 
@@ -41,15 +43,27 @@ class MessagesAPI(Resource):
     Args:
         caller: The client's pipeline.
         hooks: The client's instrumentation (a stream reports each page it reads).
+        sleep: The client's sleep (a stream backs off on it when the server makes no
+            progress).
+        rng: The client's random source (for that backoff's jitter).
 
     ``sync_msg`` without a callback's token waits on a strict budget of its own
     (``kf/sync_msg:no_token``, 1 call/s by default); with a token it waits on the
     ``kf/sync_msg`` budget.
     """
 
-    def __init__(self, caller: Caller, hooks: Hooks | None = None) -> None:
+    def __init__(
+        self,
+        caller: Caller,
+        hooks: Hooks | None = None,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
         super().__init__(caller)
         self._hooks = hooks
+        self._sleep = sleep
+        self._rng = rng
 
     async def sync(
         self,
@@ -79,6 +93,9 @@ class MessagesAPI(Resource):
         Raises:
             InvalidSyncTokenError: 95007, the token is invalid or spent.
             SyncCursorError: The cursor is invalid or expired.
+            InvalidResponseError: The answer (after retries) was malformed, or its
+                ``next_cursor`` is one our own checks refuse (over 64 bytes,
+                whitespace, control characters).
         """
         body: dict[str, Any] = {"limit": _checks.bounded_int("limit", limit, 1, MAX_SYNC_LIMIT)}
         if cursor is not None:
@@ -92,7 +109,7 @@ class MessagesAPI(Resource):
                 raise ValueError(f"voice_format must be 0 (AMR) or 1 (SILK), got {voice_format!r}")
             body["voice_format"] = voice_format
         endpoint = SYNC_MSG if token is not None else SYNC_MSG_WITHOUT_TOKEN
-        return _page(await self._call(endpoint, body), endpoint)
+        return _page(await self._call(endpoint, body, check=_check_page))
 
     def stream(
         self,
@@ -102,6 +119,7 @@ class MessagesAPI(Resource):
         cursors: CursorStore | None = None,
         limit: int = MAX_SYNC_LIMIT,
         dedup_window: int = DEFAULT_DEDUP_WINDOW,
+        max_stalled_pages: int = DEFAULT_MAX_STALLED_PAGES,
     ) -> MessageStream:
         """Every message of *open_kfid* from its saved cursor on, page after page.
 
@@ -114,15 +132,27 @@ class MessagesAPI(Resource):
         consumes the account; the others leave a note and return at once, and the
         holder pulls once more for them.
 
+        A server that makes no progress (``has_more`` with no new message and the
+        same cursor, page after page) is waited out with a growing backoff on the
+        client's sleep; after *max_stalled_pages* such pages in a row the stream
+        raises :class:`~wecom_kf_async.StreamStalledError` and reports a
+        :class:`~wecom_kf_async.instrumentation.StreamStalled` event. A saved cursor
+        our own checks refuse (saved before they existed) is dropped with a warning:
+        the stream reads from the oldest message of the last 3 days.
+
         Args:
             open_kfid: The account.
             token: The ``Token`` of the callback that woke you, if any.
             cursors: Where cursors are kept (default: in memory, for this stream).
             limit: Messages per page.
             dedup_window: How many recent msgids are remembered to drop duplicates.
+            max_stalled_pages: Pages in a row without progress before giving up.
 
         Returns:
             A :class:`MessageStream` to iterate with ``async for``.
+
+        Raises:
+            StreamStalledError: While iterating: the server made no progress.
         """
         kfid = _checks.open_kfid(open_kfid)
         size = _checks.bounded_int("limit", limit, 1, MAX_SYNC_LIMIT)
@@ -142,6 +172,10 @@ class MessagesAPI(Resource):
             token=token,
             dedup_window=window,
             on_page=self._page_reporter(kfid),
+            max_stalled_pages=max_stalled_pages,
+            sleep=self._sleep,
+            rng=self._rng,
+            on_stall=self._stall_reporter(kfid),
         )
 
     def _page_reporter(self, open_kfid: str) -> Callable[[SyncPage], None] | None:
@@ -155,6 +189,12 @@ class MessagesAPI(Resource):
             )
 
         return report
+
+    def _stall_reporter(self, open_kfid: str) -> Callable[[int], None] | None:
+        hooks = self._hooks
+        if hooks is None or not hooks.wants(StreamStalled):
+            return None
+        return lambda pages: hooks.emit(StreamStalled(open_kfid=open_kfid, pages=pages))
 
     async def send(
         self,
@@ -237,27 +277,44 @@ class MessagesAPI(Resource):
         return key
 
 
-def _page(data: dict[str, Any], endpoint: Endpoint) -> SyncPage:
-    """The page in WeCom's answer, each field checked; a malformed message never sinks it."""
-    raw = data.get("msg_list")
-    next_cursor = data.get("next_cursor")
+def _check_page(data: dict[str, Any]) -> None:
+    """Refuse a page of the wrong shape, or whose ``next_cursor`` our own checks refuse.
+
+    Run on each answer inside the retry loop: a refused answer is retried as an
+    :class:`InvalidResponseError`, and its cursor (which would be saved, and make
+    every later stream of the account fail before sending) is never stored.
+    """
+    raw, next_cursor = data.get("msg_list"), data.get("next_cursor")
     has_more = data.get("has_more", 0)
-    if raw is None:
-        raw = []
-    if not isinstance(raw, list):
-        raise _bad(endpoint, "msg_list is not a list")
+    if raw is not None and not isinstance(raw, list):
+        raise _bad("msg_list is not a list")
     if next_cursor is not None and not isinstance(next_cursor, str):
-        raise _bad(endpoint, "next_cursor is not a string")
+        raise _bad("next_cursor is not a string")
+    if next_cursor:
+        try:
+            _checks.cursor(next_cursor, "next_cursor")
+        except ValueError:
+            raise _bad(
+                f"next_cursor is no cursor (1 to {_checks.MAX_CURSOR_BYTES} bytes of valid "
+                "text, no whitespace or control characters)"
+            ) from None
     if has_more not in (0, 1) or isinstance(has_more, float):
-        raise _bad(endpoint, "has_more is neither 0 nor 1")
+        raise _bad("has_more is neither 0 nor 1")
+
+
+def _page(data: dict[str, Any]) -> SyncPage:
+    """The page in WeCom's answer (checked by :func:`_check_page`); a malformed message
+    never sinks it."""
     return SyncPage(
-        messages=structure_messages(raw), next_cursor=next_cursor or None, has_more=bool(has_more)
+        messages=structure_messages(data.get("msg_list") or []),
+        next_cursor=data.get("next_cursor") or None,
+        has_more=bool(data.get("has_more", 0)),
     )
 
 
-def _bad(endpoint: Endpoint, what: str) -> InvalidResponseError:
+def _bad(what: str) -> InvalidResponseError:
     return InvalidResponseError(
-        f"{endpoint.path} answered a page of the wrong shape: {what}",
-        path=endpoint.path,
+        f"{SYNC_MSG.path} answered a page of the wrong shape: {what}",
+        path=SYNC_MSG.path,
         reason="bad shape",
     )

@@ -111,7 +111,7 @@ class WeComSimulator(
     resource methods (:meth:`add_account`, :meth:`session`, ...). Its message log
     is written with :meth:`customer_says`, :meth:`customer_enters`,
     :meth:`servicer_says`, :meth:`add_event` and :meth:`fill`, served by
-    ``sync_msg`` (knobs :attr:`empty_pages`, :meth:`script_pages`,
+    ``sync_msg`` (knobs :attr:`empty_pages`, :meth:`script_pages`, :attr:`stall_pages`,
     :attr:`sync_msg_without_token_per_minute`, tokens from :meth:`callback_token`);
     what ``send_msg`` accepted is in :attr:`sent`. Counters are in :attr:`stats`.
 

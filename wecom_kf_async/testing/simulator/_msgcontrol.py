@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["CONFIG_KEYS", "control_messages", "split_config"]
 
 #: The keys :meth:`MessagesMixin.configure` adds.
-CONFIG_KEYS = frozenset({"empty_pages", "sync_msg_without_token_per_minute"})
+CONFIG_KEYS = frozenset({"empty_pages", "stall_pages", "sync_msg_without_token_per_minute"})
 
 
 def split_config(
@@ -33,6 +33,11 @@ def split_config(
         if not 0.0 <= rate < 1.0:
             raise ValueError("empty_pages must be at least 0 and below 1")
         steps.append(lambda: setattr(sim, "empty_pages", rate))
+    if "stall_pages" in config:
+        stall = config["stall_pages"]
+        if not isinstance(stall, bool):
+            raise ValueError("stall_pages must be true or false")
+        steps.append(lambda: setattr(sim, "stall_pages", stall))
     if "sync_msg_without_token_per_minute" in config:
         limit = config["sync_msg_without_token_per_minute"]
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):

@@ -50,7 +50,11 @@ def html_error(status: int) -> bytes:
 
 
 def dumps(payload: Mapping[str, Any]) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a lone surrogate (a scripted fault): sent as a JSON escape
+        return json.dumps(payload, separators=(",", ":")).encode()
 
 
 async def read_body(receive: Receive) -> bytes:

@@ -348,8 +348,8 @@ class MessagesMixin(ControlMixin, SessionsMixin, AccountsMixin):
     # ------------------------------------------------------------------ control
 
     def configure(self, config: Mapping[str, Any]) -> None:
-        """As :meth:`ControlMixin.configure`, plus ``empty_pages`` (a probability)
-        and ``sync_msg_without_token_per_minute`` (an int or null)."""
+        """As :meth:`ControlMixin.configure`, plus ``empty_pages`` (a probability),
+        ``stall_pages`` (a bool) and ``sync_msg_without_token_per_minute`` (int or null)."""
         from ._msgcontrol import split_config
 
         rest, apply = split_config(self, config)

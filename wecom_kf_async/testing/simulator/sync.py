@@ -62,7 +62,8 @@ class SyncMixin(MessagesMixin):
     cursor that is not ours, another scope's or expired answers
     :data:`ERR_CURSOR_INVALID`. Messages older than 3 days are skipped; without a
     cursor the answer starts at the oldest of the last 3 days. Pages may come
-    empty with ``has_more=1`` (:attr:`empty_pages`, :meth:`script_pages`).
+    empty with ``has_more=1`` (:attr:`empty_pages`, :meth:`script_pages`), and
+    :attr:`stall_pages` plays a server that never makes progress.
     """
 
     ROUTES: ClassVar[Mapping[str, Route]] = {SYNC_MSG: Route("POST", "_sync_msg")}
@@ -71,6 +72,9 @@ class SyncMixin(MessagesMixin):
         super()._setup()
         material = self._fault_rng.getstate()[1][:8]
         self._page_rng = random.Random(f"pages:{material}")  # noqa: S311 - not security
+        self.stall_pages = False
+        """Serve every ``sync_msg`` page empty, with ``has_more=1`` and the cursor it was
+        given, whatever is waiting: a misbehaving server that never makes progress."""
 
     # ------------------------------------------------------------------ cursors
 
@@ -159,11 +163,15 @@ class SyncMixin(MessagesMixin):
         end = log.end(open_kfid)
         script = self._page_script
         cap = script.popleft() if script else None
-        empty = cap == 0 or (
-            cap is None
-            and self.empty_pages > 0
-            and position < end
-            and self._page_rng.random() < self.empty_pages
+        empty = (
+            self.stall_pages
+            or cap == 0
+            or (
+                cap is None
+                and self.empty_pages > 0
+                and position < end
+                and self._page_rng.random() < self.empty_pages
+            )
         )
         if empty:
             return {
