@@ -66,6 +66,7 @@ BUSINESS_OWN = frozenset(
         ("ContactWay", "url"),
         ("UpgradeMember", "wording"),
         ("UpgradeGroupChat", "wording"),
+        ("DownloadedMedia", "content_type"),  # what kind of file: no one's content
     }
 )
 MARKER = re.compile(r"PII:(\w+):(\w+):")

@@ -10,6 +10,7 @@ import attrs
 from cattrs.gen import make_dict_structure_fn, override
 
 from ._converter import converter
+from ._kf import withheld
 
 __all__ = ["DownloadedMedia", "MediaType", "UploadedMedia"]
 
@@ -54,14 +55,15 @@ class DownloadedMedia:
 
     #: The medium downloaded.
     media_id: str
-    #: A safe file name (never a path).
-    filename: str
+    #: A safe file name (never a path); withheld from the repr (a customer chose it).
+    filename: str = attrs.field(repr=withheld)
     #: The ``Content-Type`` WeCom gave (``application/octet-stream`` when it gave none).
     content_type: str
     #: Bytes written.
     size: int
-    #: The path written to (``None`` when the destination was a file object).
-    path: str | None = None
+    #: The path written to (``None`` when the destination was a file object);
+    #: withheld from the repr (it may end in the customer's file name).
+    path: str | None = attrs.field(default=None, repr=withheld)
 
 
 def _media_type(value: Any, _: Any) -> MediaType | str:
