@@ -34,6 +34,7 @@ from .resources import (
     AccountsAPI,
     CorpAPI,
     CustomersAPI,
+    KnowledgeAPI,
     MediaAPI,
     MessagesAPI,
     ServicersAPI,
@@ -73,6 +74,7 @@ class KfClient:
     endpoints are grouped as attributes: :attr:`customers`, :attr:`accounts`,
     :attr:`servicers`, :attr:`sessions`, :attr:`statistics`, :attr:`media` and
     :attr:`messages`.
+    The KF bot's knowledge base is :attr:`knowledge`.
 
     Args:
         corp_id: The corp's id (``ww...``).
@@ -210,6 +212,8 @@ class KfClient:
         self.media = MediaAPI(pipeline)
         #: ``sync_msg`` (``sync``, ``stream``), ``send_msg`` and ``send_msg_on_event``.
         self.messages = MessagesAPI(pipeline, self.instrumentation)
+        #: ``knowledge/*``: the KF bot's knowledge base (groups and intents).
+        self.knowledge = KnowledgeAPI(pipeline)
         self._corp = CorpAPI(pipeline)
 
     @classmethod

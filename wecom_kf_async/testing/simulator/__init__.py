@@ -28,6 +28,7 @@ from ._wire import ASGIApp
 from .accounts import AccountsMixin
 from .callbacks import CALLBACK_TIMEOUT, CallbackPush, CallbacksMixin, UrlCheck
 from .customers import BATCHGET_MAX_IDS, CUSTOMER_BATCHGET, CustomersMixin
+from .knowledge import KnowledgeMixin
 from .media import MediaMixin
 from .messages import MessagesMixin
 from .send import SEND_MSG, SEND_MSG_ON_EVENT, SendMixin
@@ -89,6 +90,7 @@ class WeComSimulator(
     ServicersMixin,
     StatisticsMixin,
     AccountsMixin,
+    KnowledgeMixin,
     MediaMixin,
     SimulatorBase,
 ):
