@@ -155,7 +155,9 @@ class KnowledgeIntent:
     #: The main question (at most 200 characters, unique in the corp).
     question: str = attrs.field(repr=short_repr)
     #: Other ways to ask it (at most 100, each at most 200 characters).
-    similar_questions: tuple[str, ...] = attrs.field(default=(), repr=lambda v: f"<{len(v)} questions>")
+    similar_questions: tuple[str, ...] = attrs.field(
+        default=(), repr=lambda v: f"<{len(v)} questions>"
+    )
     #: The answers (WeCom supports one).
     answers: tuple[KnowledgeAnswer, ...] = ()
 
