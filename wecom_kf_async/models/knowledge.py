@@ -62,25 +62,27 @@ class KnowledgeAttachment:
 
 
 @attrs.frozen(kw_only=True)
-class KnowledgeImage(KnowledgeAttachment):
-    """An image: give ``media_id`` (``kf.media.upload("image", ...)``); listed back by ``name``."""
+class _MediaAttachment(KnowledgeAttachment):
+    """An uploaded medium: given by ``media_id``, listed back by ``name``."""
 
-    msgtype: ClassVar[str] = "image"
-    #: The uploaded image (required to add it; ``list_intent`` does not return it).
+    #: The uploaded medium (required to add it; ``list_intent`` does not return it).
     media_id: str | None = None
-    #: The image's file name, as ``list_intent`` returns it.
+    #: Its file name, as ``list_intent`` returns it.
     name: str | None = None
 
 
 @attrs.frozen(kw_only=True)
-class KnowledgeVideo(KnowledgeAttachment):
+class KnowledgeImage(_MediaAttachment):
+    """An image: give ``media_id`` (``kf.media.upload("image", ...)``); listed back by ``name``."""
+
+    msgtype: ClassVar[str] = "image"
+
+
+@attrs.frozen(kw_only=True)
+class KnowledgeVideo(_MediaAttachment):
     """A video: give ``media_id`` (``kf.media.upload("video", ...)``); listed back by ``name``."""
 
     msgtype: ClassVar[str] = "video"
-    #: The uploaded video (required to add it; ``list_intent`` does not return it).
-    media_id: str | None = None
-    #: The video's file name, as ``list_intent`` returns it.
-    name: str | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import string
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, TypeVar
 
 from ._state import SimIntent, SimKnowledgeGroup
 from ._types import ApiError, Call, Route
@@ -55,6 +55,7 @@ _MAX_INTENTS_PER_GROUP: Final = 200
 _LIST_DEFAULT: Final = 500
 _LIST_MAX: Final = 1000
 _CURSOR_PREFIX: Final = "KBC"
+_Item = TypeVar("_Item")
 _ID_CHARS: Final = string.ascii_letters + string.digits
 #: An attachment's fields: required, optional (page 95972's appendix as SDKs
 #: transcribe it, unverified).
@@ -68,6 +69,14 @@ _ATTACHMENT_FIELDS: Final[Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]]
 
 def _refuse(detail: str) -> ApiError:
     return ApiError(ERR_KNOWLEDGE, detail)
+
+
+def _lookup(table: Mapping[str, _Item], raw: object, what: str) -> _Item:
+    """The group or intent *raw* names, or the refusal."""
+    item = table.get(raw) if isinstance(raw, str) else None
+    if item is None:
+        raise _refuse(f"{what} not exist: {raw}")
+    return item
 
 
 def _words(raw: object, what: str, max_chars: int) -> str:
@@ -196,9 +205,7 @@ class KnowledgeMixin(MediaMixin):
     # ------------------------------------------------------------ group handlers
 
     def _group(self, raw: object, *, changing: bool = False) -> SimKnowledgeGroup:
-        group = self.corp.knowledge.groups.get(raw) if isinstance(raw, str) else None
-        if group is None:
-            raise _refuse(f"group_id not exist: {raw}")
+        group = _lookup(self.corp.knowledge.groups, raw, "group_id")
         if changing and group.is_default:
             raise _refuse("the default group cannot be changed or deleted")
         return group
@@ -245,12 +252,6 @@ class KnowledgeMixin(MediaMixin):
         return self._page(request, "group_list", rows, [g.seq for g in groups])
 
     # ----------------------------------------------------------- intent handlers
-
-    def _intent(self, raw: object) -> SimIntent:
-        intent = self.corp.knowledge.intents.get(raw) if isinstance(raw, str) else None
-        if intent is None:
-            raise _refuse(f"intent_id not exist: {raw}")
-        return intent
 
     def _question(self, raw: object, own_id: str | None = None) -> str:
         question = _content(raw, "question", _QUESTION_CHARS)
@@ -304,13 +305,13 @@ class KnowledgeMixin(MediaMixin):
         return {"intent_id": self._store_intent(group.group_id, question, similar, answers)}
 
     def _knowledge_del_intent(self, call: Call) -> dict[str, Any]:
-        intent = self._intent(call.json().get("intent_id"))
+        intent = _lookup(self.corp.knowledge.intents, call.json().get("intent_id"), "intent_id")
         del self.corp.knowledge.intents[intent.intent_id]
         return {}
 
     def _knowledge_mod_intent(self, call: Call) -> dict[str, Any]:
         request = call.json()
-        intent = self._intent(request.get("intent_id"))
+        intent = _lookup(self.corp.knowledge.intents, request.get("intent_id"), "intent_id")
         # Each part is checked before any is written: a refusal changes nothing.
         question = (
             self._question(request["question"], own_id=intent.intent_id)
