@@ -14,6 +14,7 @@ from wecom_kf_async import (
     KnowledgeIntent,
     OutcomeUnknownError,
 )
+from wecom_kf_async.resources.knowledge import MAX_LIST_PAGES
 from wecom_kf_async.testing import WeComSimulator
 from wecom_kf_async.testing.simulator.knowledge import DEFAULT_GROUP_NAME
 
@@ -250,6 +251,14 @@ async def test_paging_that_would_never_end_raises(
     with pytest.raises(InvalidResponseError, match="has_more"):
         await all_groups(kf)
     assert sim.stats.calls[LIST_GROUP] <= 2
+
+
+async def test_paging_stops_after_max_list_pages(sim: WeComSimulator, kf: KfClient) -> None:
+    """A server handing out a new cursor forever gets MAX_LIST_PAGES calls, then an error."""
+    sim.script(LIST_GROUP, [{"has_more": 1, "next_cursor": f"KBC{n:08x}"} for n in range(1100)])
+    with pytest.raises(InvalidResponseError, match=f"after {MAX_LIST_PAGES} pages"):
+        await all_groups(kf)
+    assert sim.stats.calls[LIST_GROUP] == MAX_LIST_PAGES
 
 
 @pytest.mark.parametrize(

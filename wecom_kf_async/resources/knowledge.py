@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
+from contextlib import aclosing
 from typing import Any, Final, TypeVar
 
 from .. import _knowledge_checks as _kc
@@ -95,9 +96,10 @@ class KnowledgeAPI(Resource):
     async def get_group(self, group_id: str) -> KnowledgeGroup | None:
         """The group *group_id*, or ``None`` when the list does not hold it."""
         body = {"group_id": _kc.knowledge_id(group_id, "group_id"), "limit": _kc.MAX_LIST_LIMIT}
-        async for group in self._pages(LIST_GROUP, body, "group_list", KnowledgeGroup):
-            if group.group_id == group_id:
-                return group
+        async with aclosing(self._pages(LIST_GROUP, body, "group_list", KnowledgeGroup)) as groups:
+            async for group in groups:
+                if group.group_id == group_id:
+                    return group
         return None
 
     # ----------------------------------------------------------------- intents
@@ -210,16 +212,18 @@ class KnowledgeAPI(Resource):
             "intent_id": _kc.knowledge_id(intent_id, "intent_id"),
             "limit": _kc.MAX_LIST_LIMIT,
         }
-        async for intent in self._pages(LIST_INTENT, body, "intent_list", KnowledgeIntent):
-            if intent.intent_id == intent_id:
-                return intent
+        pages = self._pages(LIST_INTENT, body, "intent_list", KnowledgeIntent)
+        async with aclosing(pages) as intents:
+            async for intent in intents:
+                if intent.intent_id == intent_id:
+                    return intent
         return None
 
     # ------------------------------------------------------------------ paging
 
     async def _pages(
         self, endpoint: Endpoint, body: dict[str, Any], key: str, cls: type[_T]
-    ) -> AsyncIterator[_T]:
+    ) -> AsyncGenerator[_T, None]:
         """The items of every page: cursor after cursor until ``has_more`` is 0."""
         cursor: str | None = None
         seen: set[str] = set()
