@@ -189,6 +189,19 @@ EXPECTED_ALL = {
     "structure_messages",
     "token_key",
 }
+# The knowledge base (pages 95971, 95972).
+EXPECTED_ALL |= {
+    "KnowledgeAPI",
+    "KnowledgeAnswer",
+    "KnowledgeAttachment",
+    "KnowledgeGroup",
+    "KnowledgeImage",
+    "KnowledgeIntent",
+    "KnowledgeLink",
+    "KnowledgeMiniProgram",
+    "KnowledgeVideo",
+    "UnknownKnowledgeAttachment",
+}
 
 
 def test_all_is_exactly_the_expected_public_surface() -> None:

@@ -176,6 +176,17 @@ from .models import (
     structure_message,
     structure_messages,
 )
+from .models.knowledge import (
+    KnowledgeAnswer,
+    KnowledgeAttachment,
+    KnowledgeGroup,
+    KnowledgeImage,
+    KnowledgeIntent,
+    KnowledgeLink,
+    KnowledgeMiniProgram,
+    KnowledgeVideo,
+    UnknownKnowledgeAttachment,
+)
 from .resources import (
     AccountsAPI,
     CustomersAPI,
@@ -185,6 +196,7 @@ from .resources import (
     SessionsAPI,
     StatisticsAPI,
 )
+from .resources.knowledge import KnowledgeAPI
 
 __version__ = VERSION
 
@@ -366,4 +378,18 @@ __all__ = [
     "structure_message",
     "structure_messages",
     "token_key",
+]
+
+# The knowledge base (pages 95971, 95972).
+__all__ += [
+    "KnowledgeAPI",
+    "KnowledgeAnswer",
+    "KnowledgeAttachment",
+    "KnowledgeGroup",
+    "KnowledgeImage",
+    "KnowledgeIntent",
+    "KnowledgeLink",
+    "KnowledgeMiniProgram",
+    "KnowledgeVideo",
+    "UnknownKnowledgeAttachment",
 ]

@@ -35,6 +35,7 @@ from .resources import (
     AccountsAPI,
     CorpAPI,
     CustomersAPI,
+    KnowledgeAPI,
     MediaAPI,
     MessagesAPI,
     ServicersAPI,
@@ -74,6 +75,7 @@ class KfClient:
     endpoints are grouped as attributes: :attr:`customers`, :attr:`accounts`,
     :attr:`servicers`, :attr:`sessions`, :attr:`statistics`, :attr:`media` and
     :attr:`messages`.
+    The KF bot's knowledge base is :attr:`knowledge`.
 
     Args:
         corp_id: The corp's id (``ww...``).
@@ -211,6 +213,8 @@ class KfClient:
         self.media = MediaAPI(pipeline)
         #: ``sync_msg`` (``sync``, ``stream``), ``send_msg`` and ``send_msg_on_event``.
         self.messages = MessagesAPI(pipeline, self.instrumentation, sleep=sleep, rng=rng)
+        #: ``knowledge/*``: the KF bot's knowledge base (groups and intents).
+        self.knowledge = KnowledgeAPI(pipeline)
         self._corp = CorpAPI(pipeline)
 
     @classmethod

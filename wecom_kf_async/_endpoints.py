@@ -180,8 +180,56 @@ _ROWS = (
     ),
 )
 
+# The knowledge base of the KF bot: groups (page 95971) and intents (page 95972),
+# self-built apps only. Group names and questions are unique in the corp, so a
+# second add cannot make a twin, but its refusal (no errcode is documented) could
+# not tell "my first try made it" from "it was there before": an add whose answer
+# is lost ends in OutcomeUnknownError. No errcode for "no such group/intent" is
+# documented either: a retried delete has no already_done code.
+_KNOWLEDGE_ROWS = (
+    Endpoint(
+        path="kf/knowledge/add_group",
+        doc_page=95971,
+        safety=_U,
+        check="list the groups (kf.knowledge.groups()) and look for the name before "
+        "adding it again",
+        summary="create a knowledge-base group",
+    ),
+    Endpoint(
+        path="kf/knowledge/del_group",
+        doc_page=95971,
+        safety=_I,
+        summary="delete a knowledge-base group (not the default one)",
+    ),
+    Endpoint(
+        path="kf/knowledge/mod_group",
+        doc_page=95971,
+        safety=_I,
+        summary="rename a knowledge-base group (not the default one)",
+    ),
+    Endpoint(path="kf/knowledge/list_group", doc_page=95971, summary="knowledge-base groups"),
+    Endpoint(
+        path="kf/knowledge/add_intent",
+        doc_page=95972,
+        safety=_U,
+        check="list the group's intents (kf.knowledge.intents(group_id)) and look for the "
+        "question before adding it again",
+        summary="add a question and its answer to a group",
+    ),
+    Endpoint(path="kf/knowledge/del_intent", doc_page=95972, safety=_I, summary="delete an intent"),
+    Endpoint(
+        path="kf/knowledge/mod_intent",
+        doc_page=95972,
+        safety=_I,
+        summary="rewrite an intent's question, similar questions or answer",
+    ),
+    Endpoint(path="kf/knowledge/list_intent", doc_page=95972, summary="knowledge-base intents"),
+)
+
 #: Every endpoint the library calls, by path.
-ENDPOINTS: Mapping[str, Endpoint] = MappingProxyType({row.path: row for row in _ROWS})
+ENDPOINTS: Mapping[str, Endpoint] = MappingProxyType(
+    {row.path: row for row in (*_ROWS, *_KNOWLEDGE_ROWS)}
+)
 
 
 def endpoint_for(path: str, method: Literal["GET", "POST"] = "POST") -> Endpoint:

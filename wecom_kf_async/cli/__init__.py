@@ -10,12 +10,13 @@ from collections.abc import Sequence
 from .._client import KfClient
 from .._errors import ConfigurationError, KfError, OutcomeUnknownError, PermissionDeniedError
 from . import accounts, customers, media, servicers, session, stats
+from . import knowledge as knowledge_cli
 from ._common import ENV_CORP_ID, ENV_SECRET, UsageError, client_from, print_stats
 
 __all__ = ["main"]
 
 #: The subcommand modules, in the order ``--help`` lists them.
-_MODULES = (customers, accounts, servicers, session, stats, media)
+_MODULES = (customers, accounts, servicers, session, stats, media, knowledge_cli)
 
 
 def _parser() -> argparse.ArgumentParser:

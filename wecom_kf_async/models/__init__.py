@@ -34,6 +34,17 @@ from .events import (
     SessionStatusChangeEvent,
     UserRecallMsgEvent,
 )
+from .knowledge import (
+    KnowledgeAnswer,
+    KnowledgeAttachment,
+    KnowledgeGroup,
+    KnowledgeImage,
+    KnowledgeIntent,
+    KnowledgeLink,
+    KnowledgeMiniProgram,
+    KnowledgeVideo,
+    UnknownKnowledgeAttachment,
+)
 from .media import DownloadedMedia, MediaType, UploadedMedia
 from .message_bodies import (
     BusinessCardBody,
@@ -203,4 +214,17 @@ __all__ = [
     "structure_messages",
     "transfer_allowed",
     "upgrade_service_body",
+]
+
+# The knowledge base (pages 95971, 95972).
+__all__ += [
+    "KnowledgeAnswer",
+    "KnowledgeAttachment",
+    "KnowledgeGroup",
+    "KnowledgeImage",
+    "KnowledgeIntent",
+    "KnowledgeLink",
+    "KnowledgeMiniProgram",
+    "KnowledgeVideo",
+    "UnknownKnowledgeAttachment",
 ]

@@ -7,6 +7,7 @@ endpoint is a row in ``_endpoints.py`` and a method here.
 from .accounts import AccountsAPI
 from .corp import CorpAPI
 from .customers import CustomersAPI
+from .knowledge import KnowledgeAPI
 from .media import MediaAPI
 from .messages import MessagesAPI
 from .servicers import ServicersAPI
@@ -17,6 +18,7 @@ __all__ = [
     "AccountsAPI",
     "CorpAPI",
     "CustomersAPI",
+    "KnowledgeAPI",
     "MediaAPI",
     "MessagesAPI",
     "ServicersAPI",

@@ -28,6 +28,7 @@ from ._wire import ASGIApp
 from .accounts import AccountsMixin
 from .callbacks import CALLBACK_TIMEOUT, CallbackPush, CallbacksMixin, UrlCheck
 from .customers import BATCHGET_MAX_IDS, CUSTOMER_BATCHGET, CustomersMixin
+from .knowledge import KnowledgeMixin
 from .media import MediaMixin
 from .media_get import MediaGetMixin
 from .messages import MessagesMixin
@@ -90,6 +91,7 @@ class WeComSimulator(
     ServicersMixin,
     StatisticsMixin,
     AccountsMixin,
+    KnowledgeMixin,
     MediaGetMixin,
     MediaMixin,
     SimulatorBase,

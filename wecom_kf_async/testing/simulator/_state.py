@@ -15,6 +15,7 @@ from typing import Any
 from ._msglog import MessageLog
 
 __all__ = ["Corp", "SimAccount", "SimMedia", "SimSent", "SimServicer", "SimSession"]
+__all__ += ["SimIntent", "SimKnowledge", "SimKnowledgeGroup"]
 
 
 @dataclass
@@ -109,6 +110,40 @@ class SimSent:
 
 
 @dataclass
+class SimKnowledgeGroup:
+    """One group of the knowledge base."""
+
+    group_id: str
+    name: str
+    #: The group WeCom creates itself: it cannot be renamed or deleted.
+    is_default: bool = False
+    #: Order of creation (what the list's cursors count).
+    seq: int = 0
+
+
+@dataclass
+class SimIntent:
+    """One question and its answer in the knowledge base, as ``add_intent`` took them."""
+
+    intent_id: str
+    group_id: str
+    question: str
+    similar_questions: list[str] = field(default_factory=list)
+    #: ``answers`` of the request, as sent (media ids and all).
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    #: Order of creation (what the list's cursors count).
+    seq: int = 0
+
+
+@dataclass
+class SimKnowledge:
+    """The knowledge base of the KF bot: groups and intents, by id, in creation order."""
+
+    groups: dict[str, SimKnowledgeGroup] = field(default_factory=dict)
+    intents: dict[str, SimIntent] = field(default_factory=dict)
+
+
+@dataclass
 class Corp:
     """Everything the simulated corp holds."""
 
@@ -134,3 +169,5 @@ class Corp:
     messages: MessageLog = field(default_factory=MessageLog)
     #: What ``send_msg`` and ``send_msg_on_event`` accepted, oldest first.
     sent: list[SimSent] = field(default_factory=list)
+    #: The knowledge base (its default group is made by ``KnowledgeMixin``).
+    knowledge: SimKnowledge = field(default_factory=SimKnowledge)
