@@ -88,6 +88,7 @@ def _corrupt(path: Path) -> Callable[[], None]:
 
 
 def _file_for_dir(path: Path) -> Callable[[], None]:
+    path.parent.rmdir()
     path.parent.write_text("a file where the cursor directory should be", encoding="utf-8")
 
     def repair() -> None:
@@ -128,14 +129,13 @@ async def test_an_unreadable_cursor_store_is_logged_reported_and_retried_until_r
         failed = hook.of("PullFailed")[:3]
         assert [f.retry_in for f in failed] == [1.0, 2.0, 4.0]
         assert [f.failures for f in failed] == [1, 2, 3]
-        assert {(f.open_kfid, f.error, f.cursor_unsaved) for f in failed} == {
-            (kfid, error, False)
-        }
+        assert {(f.open_kfid, f.error, f.cursor_unsaved) for f in failed} == {(kfid, error, False)}
         assert lane_alive(bot, kfid)
         assert sim.stats.calls[SYNC] == 0
         assert seen == []
         errors = [r for r in caplog.records if r.levelno >= logging.ERROR and kfid in r.message]
-        assert errors and error in caplog.text  # the cause, named
+        assert errors
+        assert error in caplog.text  # the cause, named
         repair()
         await until(lambda: seen == ["hello"], limit=TURNS)
         await until(lambda: bool(hook.of("PullRecovered")), limit=TURNS)

@@ -8,6 +8,7 @@ on its injected sleep where a test needs to see them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import pytest
@@ -124,10 +125,8 @@ async def test_a_handler_swallowing_cancellation_cannot_hold_aclose_past_the_tim
         msgids.append(msg.msgid)
         inside.set()
         while not released.is_set():
-            try:
+            with contextlib.suppress(asyncio.CancelledError):  # swallowed, again and again
                 await released.wait()
-            except asyncio.CancelledError:  # swallowed, again and again
-                pass
 
     say(sim, kfid, "stuck")
     await bot.start()
@@ -137,8 +136,10 @@ async def test_a_handler_swallowing_cancellation_cannot_hold_aclose_past_the_tim
         await bot.aclose()
     assert sum(fake_sleep.waits) <= 1.0
     abandoned = [r for r in caplog.records if "abandon" in r.message]
-    assert abandoned and abandoned[0].levelno >= logging.ERROR
-    assert kfid in abandoned[0].message and msgids[0] in abandoned[0].message
+    assert abandoned
+    assert abandoned[0].levelno >= logging.ERROR
+    assert kfid in abandoned[0].message
+    assert msgids[0] in abandoned[0].message
     released.set()  # let the abandoned handler end before the test's loop closes
     await settle(bot)
 

@@ -63,6 +63,7 @@ from .callback import (
     PaddingError,
     ReceiveIdError,
     SignatureError,
+    TimestampError,
     XmlParseError,
     parse_callback,
 )
@@ -329,6 +330,7 @@ __all__ = [
     "Text",
     "TextBody",
     "TextMessage",
+    "TimestampError",
     "TokenManager",
     "TokenStore",
     "TransportError",

@@ -13,6 +13,8 @@ from .events import (
     CallbackRejected,
     HandlerFailed,
     InstrumentationEvent,
+    PullFailed,
+    PullRecovered,
     RateLimitWaited,
     RequestFinished,
     RetryScheduled,
@@ -26,7 +28,7 @@ __all__ = ["EVENTS_LOGGER", "LoggingInstrumentation"]
 EVENTS_LOGGER: Final = f"{LOGGER_NAME}.events"
 
 _QUIET: Final = (RequestFinished, RateLimitWaited)
-_WARNING: Final = (CallbackRejected, HandlerFailed)
+_WARNING: Final = (CallbackRejected, HandlerFailed, PullFailed)
 
 
 class LoggingInstrumentation:
@@ -34,8 +36,8 @@ class LoggingInstrumentation:
 
     A record's message is the event's class name and fields; ``extra`` holds
     ``event`` (the class name) and every field, so structured handlers (JSON
-    logging, structlog's stdlib integration) get them as attributes. Refusals and
-    failed handlers log at WARNING, the rest at INFO, and per-request events (each
+    logging, structlog's stdlib integration) get them as attributes. Refusals, failed
+    handlers and failed pulls log at WARNING, the rest at INFO, and per-request events (each
     attempt, each rate-limit wait) at DEBUG, and only with ``requests=True``: by
     default they are not even built, so the default hook costs nothing per call.
 
@@ -51,7 +53,15 @@ class LoggingInstrumentation:
         self.event_types: Collection[type[InstrumentationEvent]] | None = (
             None
             if requests
-            else (RetryScheduled, TokenRefreshed, ThrottleChanged, CallbackRejected, HandlerFailed)
+            else (
+                RetryScheduled,
+                TokenRefreshed,
+                ThrottleChanged,
+                CallbackRejected,
+                HandlerFailed,
+                PullFailed,
+                PullRecovered,
+            )
         )
 
     def __repr__(self) -> str:
