@@ -26,21 +26,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Protocol, Self, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
 from .. import _checks
 from .._constants import LOGGER_NAME
 from ..instrumentation.events import PullFinished, PullStarted
 from ..messages.cursors import CursorStore
-from ..messages.stream import RecentIds
 from ..models import Event, KfMessage, Message
 from ._dispatch import ErrorHook, Handler, Handlers
 from ._lanes import Lane, Lanes
 from ._saves import watched
+from ._tokens import TOKEN_LIFETIME, CallbackTokens, SeenTokens, fleet_tokens
 from .asgi import DEFAULT_REPLAY_WINDOW, ASGIApp, callback_app, check_wake
 
 if TYPE_CHECKING:
@@ -65,28 +64,8 @@ DEFAULT_BOT_CONCURRENCY: Final = 16
 DEFAULT_SHUTDOWN_TIMEOUT: Final = 10.0
 #: Seconds between two rounds of :meth:`KfBot.poll`.
 DEFAULT_POLL_INTERVAL: Final = 5.0
-#: Tokens remembered in this process to drop repeated callbacks.
-_TOKEN_MEMORY: Final = 10_000
-#: Seconds a callback waits for the shared Token memory before it pulls anyway.
-_SHARED_TOKENS_TIMEOUT: Final = 1.0
-#: Seconds ``sync_msg`` accepts a callback's Token.
-_TOKEN_LIFETIME: Final = 600.0
 
 _M = TypeVar("_M", bound=KfMessage)
-
-
-@runtime_checkable
-class CallbackTokens(Protocol):
-    """A memory of the callback Tokens pulled with, shared by the bots of a fleet.
-
-    ``wecom_kf_async.fleet.RedisCallbackTokens`` is one.
-    """
-
-    async def seen(self, token: str) -> bool:
-        """Whether a pull with *token* has ended."""
-
-    async def remember(self, token: str) -> None:
-        """Record that a pull with *token* has ended."""
 
 
 class KfBot:
@@ -152,9 +131,8 @@ class KfBot:
         self._watched = watched(self.cursors)
         self._clock = clock
         self._monotonic = monotonic
-        self._tokens = RecentIds(_TOKEN_MEMORY)
-        ttl = max(_TOKEN_LIFETIME, self.replay_window or 0.0)
-        self._shared = callback_tokens or _fleet_tokens(self.cursors, ttl)
+        ttl = max(TOKEN_LIFETIME, self.replay_window or 0.0)
+        self._tokens = SeenTokens(callback_tokens or fleet_tokens(self.cursors, ttl))
         self._run = Lanes(
             kf,
             self._pull,
@@ -262,10 +240,16 @@ class KfBot:
         check_wake(open_kfid, token, ("open_kfid", "token"))
         if not self.accepting:
             return False
-        if token is not None and not self._tokens.add(token):
+        if token is not None and not self._tokens.first_here(token):
             logger.debug("%s: callback repeated (same Token); one pull is enough", open_kfid)
             return False
-        self._enqueue(open_kfid, token)
+        if self._run.state != "running" and not self._waiting_warned:
+            self._waiting_warned = True
+            logger.warning(
+                "KfBot is not running yet: wake-ups wait until 'async with bot:' or the "
+                "ASGI lifespan starts it"
+            )
+        self._run.wake(open_kfid, token)
         return True
 
     async def pulled_with(self, token: str) -> bool:
@@ -274,32 +258,7 @@ class KfBot:
         ``False`` without a shared memory, or when it fails or is slow (a repeated
         pull costs less than a lost wake-up).
         """
-        if self._shared is None:
-            return False
-        try:
-            async with asyncio.timeout(_SHARED_TOKENS_TIMEOUT):
-                return await self._shared.seen(token)
-        except Exception as exc:
-            logger.warning("callback: the fleet's Token memory failed (%r); pulling anyway", exc)
-            return False
-
-    def _enqueue(self, open_kfid: str, token: str | None) -> None:
-        if self._run.state != "running" and not self._waiting_warned:
-            self._waiting_warned = True
-            logger.warning(
-                "KfBot is not running yet: wake-ups wait until 'async with bot:' or the "
-                "ASGI lifespan starts it"
-            )
-        self._run.wake(open_kfid, token)
-
-    async def _remember(self, token: str) -> None:
-        if self._shared is None:
-            return
-        try:
-            async with asyncio.timeout(_SHARED_TOKENS_TIMEOUT):
-                await self._shared.remember(token)
-        except Exception as exc:
-            logger.warning("callback: the fleet's Token memory failed (%r)", exc)
+        return await self._tokens.pulled(token)
 
     # -- pulling -----------------------------------------------------------------
 
@@ -339,7 +298,7 @@ class KfBot:
         finally:
             await stream.aclose()
         if token is not None:
-            await self._remember(token)
+            await self._tokens.remember(token)
 
     # -- sources of wake-ups -----------------------------------------------------
 
@@ -386,13 +345,3 @@ def _seconds(name: str, value: float, *, zero: bool = False) -> float:
     if not (math.isfinite(value) and (value >= 0 if zero else value > 0)):
         raise ValueError(f"{name} must be {'>=' if zero else '>'} 0 seconds, got {value!r}")
     return float(value)
-
-
-def _fleet_tokens(cursors: CursorStore, ttl: float) -> CallbackTokens | None:
-    """A fleet's shared Token memory on the Redis of a ``RedisCursorStore``, else ``None``."""
-    fleet = sys.modules.get("wecom_kf_async.fleet.cursors")  # loaded if a store was made
-    if fleet is None or not isinstance(cursors, fleet.RedisCursorStore):
-        return None
-    from ..fleet.callbacks import RedisCallbackTokens
-
-    return RedisCallbackTokens.of_store(cursors, ttl=ttl)
