@@ -14,55 +14,36 @@ import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from wecom_kf_async import FileCursorStore, KfBot, KfClient, Text, TextMessage
-from wecom_kf_async.instrumentation import InstrumentationEvent
-from wecom_kf_async.instrumentation import events as ev
+from wecom_kf_async import CursorStore, FileCursorStore, KfBot, KfClient, Text, TextMessage
+from wecom_kf_async.instrumentation import PullFailed, PullRecovered
 from wecom_kf_async.testing import WeComSimulator
 
-from .conftest import FakeClock, FakeSleep, client_for, until
+from .conftest import FakeClock, FakeSleep, Recorder, client_for, until
 
 SYNC = "kf/sync_msg"
 #: Event-loop turns a test waits for the bot (bounded, no wall clock).
 TURNS = 200_000
 
 
-class Recorder:
-    """An instrumentation hook keeping every event."""
-
-    def __init__(self) -> None:
-        self.events: list[InstrumentationEvent] = []
-
-    def __call__(self, event: InstrumentationEvent) -> None:
-        self.events.append(event)
-
-    def of(self, name: str) -> list[Any]:
-        """The events of the class named *name* (looked up at run time)."""
-        kind = getattr(ev, name)
-        return [event for event in self.events if isinstance(event, kind)]
+@pytest.fixture(name="kf")
+def _kf(hooked_kf: KfClient) -> KfClient:
+    """The client, reporting to ``hook``."""
+    return hooked_kf
 
 
 @pytest.fixture
-def hook() -> Recorder:
-    """The recorder the client reports to."""
-    return Recorder()
+def make_bot(
+    kf: KfClient, clock: FakeClock, fake_sleep: FakeSleep
+) -> Callable[[CursorStore], KfBot]:
+    """Bots on ``kf`` with a cursor store, waiting on the fake sleep."""
 
+    def make(cursors: CursorStore) -> KfBot:
+        return KfBot(kf, cursors=cursors, sleep=fake_sleep, monotonic=clock)
 
-@pytest.fixture
-async def kf(sim: WeComSimulator, hook: Recorder) -> Any:
-    """An open client on the simulator, reporting to ``hook``."""
-    async with client_for(sim, instrumentation=[hook]) as client:
-        yield client
-
-
-@pytest.fixture
-def kfid(sim: WeComSimulator) -> str:
-    """An account, the strict tokenless limit of the simulator off."""
-    sim.sync_msg_without_token_per_minute = None
-    return sim.add_account("Support")
+    return make
 
 
 def texts_of(bot: KfBot) -> list[str]:
@@ -84,7 +65,11 @@ def lane_alive(bot: KfBot, kfid: str) -> bool:
 
 def _corrupt(path: Path) -> Callable[[], None]:
     path.write_text("{not json", encoding="utf-8")
-    return lambda: path.write_text("{}", encoding="utf-8")
+
+    def repair() -> None:
+        path.write_text("{}", encoding="utf-8")
+
+    return repair
 
 
 def _file_for_dir(path: Path) -> Callable[[], None]:
@@ -104,13 +89,11 @@ def _file_for_dir(path: Path) -> Callable[[], None]:
     ids=["corrupted-file", "file-where-a-directory-should-be"],
 )
 async def test_an_unreadable_cursor_store_is_logged_reported_and_retried_until_repaired(
-    kf: KfClient,
+    make_bot: Callable[[CursorStore], KfBot],
     sim: WeComSimulator,
     kfid: str,
     hook: Recorder,
     tmp_path: Path,
-    clock: FakeClock,
-    fake_sleep: FakeSleep,
     caplog: pytest.LogCaptureFixture,
     breakage: Callable[[Path], Callable[[], None]],
     error: str,
@@ -120,13 +103,13 @@ async def test_an_unreadable_cursor_store_is_logged_reported_and_retried_until_r
     path = tmp_path / "state" / "kf_cursors.json"
     path.parent.mkdir()
     repair = breakage(path)
-    bot = KfBot(kf, cursors=FileCursorStore(path), sleep=fake_sleep, monotonic=clock)
+    bot = make_bot(FileCursorStore(path))
     seen = texts_of(bot)
     sim.customer_says(kfid, "wmA", Text("hello"))
     async with bot:
         bot.wake(kfid)
-        await until(lambda: len(hook.of("PullFailed")) >= 3, limit=TURNS)
-        failed = hook.of("PullFailed")[:3]
+        await until(lambda: len(hook.of(PullFailed)) >= 3, limit=TURNS)
+        failed = hook.of(PullFailed)[:3]
         assert [f.retry_in for f in failed] == [1.0, 2.0, 4.0]
         assert [f.failures for f in failed] == [1, 2, 3]
         assert {(f.open_kfid, f.error, f.cursor_unsaved) for f in failed} == {(kfid, error, False)}
@@ -138,8 +121,8 @@ async def test_an_unreadable_cursor_store_is_logged_reported_and_retried_until_r
         assert error in caplog.text  # the cause, named
         repair()
         await until(lambda: seen == ["hello"], limit=TURNS)
-        await until(lambda: bool(hook.of("PullRecovered")), limit=TURNS)
-    assert hook.of("PullRecovered")[0].open_kfid == kfid
+        await until(lambda: bool(hook.of(PullRecovered)), limit=TURNS)
+    assert hook.of(PullRecovered)[0].open_kfid == kfid
     assert seen == ["hello"]
 
 
@@ -158,13 +141,11 @@ def _read_only_directory(tmp_path: Path) -> Path:
 
 
 async def test_a_cursor_that_cannot_be_saved_stops_the_account_until_the_store_works(
-    kf: KfClient,
+    make_bot: Callable[[CursorStore], KfBot],
     sim: WeComSimulator,
     kfid: str,
     hook: Recorder,
     tmp_path: Path,
-    clock: FakeClock,
-    fake_sleep: FakeSleep,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Handled messages whose cursor cannot be saved are not handled again and again:
@@ -172,13 +153,13 @@ async def test_a_cursor_that_cannot_be_saved_stops_the_account_until_the_store_w
     state = tmp_path / "state"  # the cursor directory: a link we can repoint
     state.symlink_to(_read_only_directory(tmp_path))
     store = FileCursorStore(state / "kf_cursors.json")
-    bot = KfBot(kf, cursors=store, sleep=fake_sleep, monotonic=clock)
+    bot = make_bot(store)
     seen = texts_of(bot)
     for text in ("one", "two", "three"):
         sim.customer_says(kfid, "wmA", Text(text))
 
-    def unsaved() -> list[Any]:
-        return [f for f in hook.of("PullFailed") if f.cursor_unsaved]
+    def unsaved() -> list[PullFailed]:
+        return [f for f in hook.of(PullFailed) if f.cursor_unsaved]
 
     async with bot:
         bot.wake(kfid, sim.callback_token(kfid))
@@ -202,7 +183,7 @@ async def test_a_cursor_that_cannot_be_saved_stops_the_account_until_the_store_w
         state.unlink()
         state.symlink_to(writable)  # the disk works again
         await until(lambda: seen == ["one", "two", "three", "four"], limit=TURNS)
-        await until(lambda: bool(hook.of("PullRecovered")), limit=TURNS)
+        await until(lambda: bool(hook.of(PullRecovered)), limit=TURNS)
     saved = json.loads((writable / "kf_cursors.json").read_text(encoding="utf-8"))
     assert saved == {kfid: sim.cursor_for(4, kfid)}
     assert seen == ["one", "two", "three", "four"]
@@ -217,12 +198,10 @@ def _closed_port() -> int:
 
 
 async def test_redis_unreachable_is_retried_with_bounded_backoff_and_the_lane_lives(
-    kf: KfClient,
+    make_bot: Callable[[CursorStore], KfBot],
     sim: WeComSimulator,
     kfid: str,
     hook: Recorder,
-    clock: FakeClock,
-    fake_sleep: FakeSleep,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A RedisCursorStore at a closed loopback port: every pull fails with the cause
@@ -230,17 +209,17 @@ async def test_redis_unreachable_is_retried_with_bounded_backoff_and_the_lane_li
     from wecom_kf_async.fleet import RedisCursorStore
 
     store = RedisCursorStore(f"redis://127.0.0.1:{_closed_port()}/0")
-    bot = KfBot(kf, cursors=store, sleep=fake_sleep, monotonic=clock)
+    bot = make_bot(store)
     seen = texts_of(bot)
     sim.customer_says(kfid, "wmA", Text("hello"))
     try:
         async with bot:
             bot.wake(kfid, sim.callback_token(kfid))
-            await until(lambda: len(hook.of("PullFailed")) >= 9, limit=TURNS)
+            await until(lambda: len(hook.of(PullFailed)) >= 9, limit=TURNS)
             assert lane_alive(bot, kfid)
-        waits = [f.retry_in for f in hook.of("PullFailed")[:9]]
+        waits = [f.retry_in for f in hook.of(PullFailed)[:9]]
         assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0, 60.0]
-        assert {f.error for f in hook.of("PullFailed")} == {"ConnectionError"}
+        assert {f.error for f in hook.of(PullFailed)} == {"ConnectionError"}
         assert sim.stats.calls[SYNC] == 0
         assert seen == []
         assert "ConnectionError" in caplog.text or "Connect" in caplog.text
@@ -265,9 +244,30 @@ async def test_a_client_closed_under_the_bot_is_retried_not_fatal(
         await bot.start()
     sim.customer_says(kfid, "wmA", Text("hello"))
     bot.wake(kfid)
-    await until(lambda: len(hook.of("PullFailed")) >= 2, limit=TURNS)
-    assert {f.error for f in hook.of("PullFailed")} == {"RuntimeError"}
+    await until(lambda: len(hook.of(PullFailed)) >= 2, limit=TURNS)
+    assert {f.error for f in hook.of(PullFailed)} == {"RuntimeError"}
     assert lane_alive(bot, kfid)
     assert "KfClient is closed" in caplog.text
     await bot.aclose()
     assert not lane_alive(bot, kfid)
+
+
+async def test_failed_pulls_are_counted_for_prometheus(
+    sim: WeComSimulator, kfid: str, hook: Recorder, clock: FakeClock, fake_sleep: FakeSleep
+) -> None:
+    """wecom_kf_pull_failures_total{error, cursor_unsaved} counts each failed try."""
+    from prometheus_client import CollectorRegistry
+
+    from wecom_kf_async.instrumentation import PrometheusInstrumentation
+
+    registry = CollectorRegistry()
+    kf = client_for(sim, instrumentation=[hook, PrometheusInstrumentation(registry)])
+    async with kf:
+        bot = KfBot(kf, sleep=fake_sleep, monotonic=clock)
+        await bot.start()
+    bot.wake(kfid)  # every pull now fails: the client is closed
+    await until(lambda: len(hook.of(PullFailed)) >= 3, limit=TURNS)
+    await bot.aclose()
+    labels = {"error": "RuntimeError", "cursor_unsaved": "false"}
+    counted = registry.get_sample_value("wecom_kf_pull_failures_total", labels)
+    assert counted == len(hook.of(PullFailed))

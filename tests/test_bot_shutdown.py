@@ -22,13 +22,6 @@ from .conftest import FakeClock, FakeSleep, client_for, until
 HANG = 5.0
 
 
-@pytest.fixture
-def kfid(sim: WeComSimulator) -> str:
-    """An account, the strict tokenless limit of the simulator off."""
-    sim.sync_msg_without_token_per_minute = None
-    return sim.add_account("Support")
-
-
 def say(sim: WeComSimulator, kfid: str, *texts: str) -> None:
     """The customer wmA writes *texts*."""
     for text in texts:

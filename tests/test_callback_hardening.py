@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import MutableMapping
 from typing import Any
 
 import httpx
@@ -14,11 +14,10 @@ import pytest
 
 from wecom_kf_async import KfBot, KfClient, Text, TextMessage
 from wecom_kf_async.callback import CallbackCrypto
-from wecom_kf_async.instrumentation import InstrumentationEvent
 from wecom_kf_async.instrumentation.events import CallbackRejected
 from wecom_kf_async.testing import WeComSimulator
 
-from .conftest import client_for, until
+from .conftest import Recorder, client_for, until
 
 TOKEN = "kfBotToken123"
 KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
@@ -32,43 +31,16 @@ INNER = (
 IN_2001 = 978_307_200
 
 
-class Recorder:
-    """An instrumentation hook keeping every event."""
-
-    def __init__(self) -> None:
-        self.events: list[InstrumentationEvent] = []
-
-    def __call__(self, event: InstrumentationEvent) -> None:
-        self.events.append(event)
-
-    def rejected(self) -> list[CallbackRejected]:
-        return [e for e in self.events if isinstance(e, CallbackRejected)]
-
-
 @pytest.fixture
 def crypto(sim: WeComSimulator) -> CallbackCrypto:
     """The callback crypto WeCom and the app share."""
     return CallbackCrypto(TOKEN, KEY, sim.corp_id)
 
 
-@pytest.fixture
-def hook() -> Recorder:
-    """What the bot's client reports."""
-    return Recorder()
-
-
-@pytest.fixture
-async def kf(sim: WeComSimulator, hook: Recorder) -> AsyncIterator[KfClient]:
-    """An open client on the simulator reporting to ``hook``."""
-    async with client_for(sim, instrumentation=[hook]) as client:
-        yield client
-
-
-@pytest.fixture
-def kfid(sim: WeComSimulator) -> str:
-    """An account, the strict tokenless limit of the simulator off."""
-    sim.sync_msg_without_token_per_minute = None
-    return sim.add_account("Support")
+@pytest.fixture(name="kf")
+def _kf(hooked_kf: KfClient) -> KfClient:
+    """The client, reporting to ``hook``."""
+    return hooked_kf
 
 
 def signed(
@@ -129,7 +101,7 @@ async def test_a_callback_to_a_closing_or_closed_bot_is_answered_503(
         query, body = signed(crypto, sim, kfid)
         after = await http.post("/", params=query, content=body)
     assert (while_closing.status_code, after.status_code) == (503, 503)
-    assert [e.status for e in hook.rejected()] == [503, 503]
+    assert [e.status for e in hook.of(CallbackRejected)] == [503, 503]
 
 
 async def test_a_timestamp_outside_the_window_is_refused_with_its_own_code(
@@ -150,7 +122,7 @@ async def test_a_timestamp_outside_the_window_is_refused_with_its_own_code(
         await idle(bot)
     assert answers == [403, 403, 403]
     assert (fresh.status_code, fresh.text) == (200, "success")
-    assert [(e.status, e.reason, e.code) for e in hook.rejected()] == [
+    assert [(e.status, e.reason, e.code) for e in hook.of(CallbackRejected)] == [
         (403, "TimestampError", TimestampError.code)
     ] * 3
     assert TimestampError.code not in range(-40011, -40000)  # ours, not one of WeCom's
@@ -179,7 +151,7 @@ async def test_a_content_length_over_the_cap_is_refused_from_the_header_alone(
 ) -> None:
     """Content-Length: 200000 with the body never sent: 413 at once, nothing received."""
     app = KfBot(kf, crypto).asgi_app()
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
     received = 0
     never = asyncio.Event()
 
@@ -189,7 +161,7 @@ async def test_a_content_length_over_the_cap_is_refused_from_the_header_alone(
         await never.wait()  # the body never comes
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     scope = {
@@ -203,7 +175,7 @@ async def test_a_content_length_over_the_cap_is_refused_from_the_header_alone(
         await app(scope, receive, send)
     assert sent[0]["status"] == 413
     assert received == 0
-    assert [(e.status, e.reason) for e in hook.rejected()] == [(413, "too large")]
+    assert [(e.status, e.reason) for e in hook.of(CallbackRejected)] == [(413, "too large")]
 
 
 async def test_an_over_long_open_kfid_in_a_signed_callback_is_refused_not_pulled(
@@ -222,7 +194,7 @@ async def test_an_over_long_open_kfid_in_a_signed_callback_is_refused_not_pulled
     assert answer.status_code == 400
     assert bot.pulls == {}
     assert not bot._lanes
-    ((rejected),) = hook.rejected()
+    ((rejected),) = hook.of(CallbackRejected)
     assert (rejected.status, rejected.reason) == (400, "bad OpenKfId or Token")
     assert "OpenKfId" in caplog.text
 
@@ -264,12 +236,12 @@ async def test_a_lifespan_that_cannot_start_the_bot_says_why(
         pass
     app = KfBot(kf, crypto).asgi_app()
     inbox = [{"type": "lifespan.startup"}]
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         return inbox.pop(0)
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     async with asyncio.timeout(5.0):
