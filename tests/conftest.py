@@ -8,12 +8,13 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 
 from wecom_kf_async import KfClient, set_testing
+from wecom_kf_async.instrumentation import InstrumentationEvent
 from wecom_kf_async.testing import SIM_SECRET, WeComSimulator
 
 
@@ -55,6 +56,45 @@ async def kf(sim: WeComSimulator) -> AsyncIterator[KfClient]:
     """An open client talking to ``sim``."""
     async with client_for(sim) as client:
         yield client
+
+
+@pytest.fixture
+def kfid(sim: WeComSimulator) -> str:
+    """A KF account ("Support"), the strict tokenless limit of the simulator off."""
+    sim.sync_msg_without_token_per_minute = None
+    return sim.add_account("Support")
+
+
+@pytest.fixture
+def hook() -> Recorder:
+    """An instrumentation hook recording every event (of ``hooked_kf``)."""
+    return Recorder()
+
+
+@pytest.fixture
+async def hooked_kf(sim: WeComSimulator, hook: Recorder) -> AsyncIterator[KfClient]:
+    """An open client talking to ``sim`` and reporting to ``hook``."""
+    async with client_for(sim, instrumentation=[hook]) as client:
+        yield client
+
+
+_E = TypeVar("_E", bound=InstrumentationEvent)
+
+
+class Recorder:
+    """An instrumentation hook keeping every event (or those of the *kinds* given)."""
+
+    def __init__(self, *kinds: type[InstrumentationEvent]) -> None:
+        self.events: list[InstrumentationEvent] = []
+        if kinds:
+            self.event_types = kinds
+
+    def __call__(self, event: InstrumentationEvent) -> None:
+        self.events.append(event)
+
+    def of(self, kind: type[_E]) -> list[_E]:
+        """The events of *kind*, in order."""
+        return [event for event in self.events if isinstance(event, kind)]
 
 
 class FakeClock:

@@ -24,13 +24,6 @@ from .conftest import until
 SYNC = "kf/sync_msg"
 
 
-@pytest.fixture
-def kfid(sim: WeComSimulator) -> str:
-    """A KF account with the strict tokenless limit of the simulator off."""
-    sim.sync_msg_without_token_per_minute = None
-    return sim.add_account("Support")
-
-
 def say(sim: WeComSimulator, kfid: str, uid: str, *texts: str) -> None:
     """The customer *uid* writes *texts* to *kfid*."""
     for text in texts:

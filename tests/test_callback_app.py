@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import httpx
 import pytest
@@ -30,15 +31,16 @@ def crypto(sim: WeComSimulator) -> CallbackCrypto:
 
 
 def signed_post(crypto: CallbackCrypto, plaintext: str, corp: str) -> tuple[dict[str, str], str]:
-    """The query and body WeCom would POST for *plaintext*."""
-    envelope = read_envelope(crypto.encrypt(plaintext, timestamp="1700000000", nonce="n0nce"))
+    """The query and body WeCom would POST for *plaintext*, signed now (within the window)."""
+    now = str(int(time.time()))
+    envelope = read_envelope(crypto.encrypt(plaintext, timestamp=now, nonce="n0nce"))
     body = (
         f"<xml><ToUserName><![CDATA[{corp}]]></ToUserName>"
         f"<Encrypt><![CDATA[{envelope.encrypt}]]></Encrypt><AgentID>1</AgentID></xml>"
     )
     query = {
         "msg_signature": envelope.msg_signature or "",
-        "timestamp": "1700000000",
+        "timestamp": now,
         "nonce": "n0nce",
     }
     return query, body

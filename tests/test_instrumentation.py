@@ -31,24 +31,9 @@ from wecom_kf_async.instrumentation import (
 )
 from wecom_kf_async.testing import SIM_SECRET, WeComSimulator
 
-from .conftest import client_for, until
+from .conftest import Recorder, client_for, until
 
 BATCHGET = "kf/customer/batchget"
-
-
-class Recorder:
-    """A hook keeping every event (or those of ``event_types``)."""
-
-    def __init__(self, *kinds: type[InstrumentationEvent]) -> None:
-        self.events: list[InstrumentationEvent] = []
-        if kinds:
-            self.event_types = kinds
-
-    def __call__(self, event: InstrumentationEvent) -> None:
-        self.events.append(event)
-
-    def of(self, kind: type[InstrumentationEvent]) -> list[InstrumentationEvent]:
-        return [event for event in self.events if isinstance(event, kind)]
 
 
 @pytest.fixture(autouse=True)

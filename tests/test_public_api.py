@@ -156,6 +156,7 @@ EXPECTED_ALL = {
     "Text",
     "TextBody",
     "TextMessage",
+    "TimestampError",
     "TokenManager",
     "TokenStore",
     "TransportError",
@@ -252,11 +253,13 @@ def test_version_matches_the_distribution() -> None:
 
 
 FLEET_ALL = {
+    "DEFAULT_CALLBACK_TOKEN_TTL",
     "DEFAULT_LEASE_TTL",
     "DEFAULT_LOCK_TTL",
     "DEFAULT_NAMESPACE",
     "DEFAULT_RECHECK_INTERVAL",
     "DEFAULT_SHARED_HEADROOM",
+    "RedisCallbackTokens",
     "RedisCursorLease",
     "RedisCursorStore",
     "RedisRateLimiter",
@@ -298,7 +301,9 @@ INSTRUMENTATION_ALL = {
     "LoggingInstrumentation",
     "OpenTelemetryInstrumentation",
     "PrometheusInstrumentation",
+    "PullFailed",
     "PullFinished",
+    "PullRecovered",
     "PullStarted",
     "RateLimitWaited",
     "RequestFinished",

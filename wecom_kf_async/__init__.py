@@ -65,6 +65,7 @@ from .callback import (
     PaddingError,
     ReceiveIdError,
     SignatureError,
+    TimestampError,
     XmlParseError,
     parse_callback,
 )
@@ -346,6 +347,7 @@ __all__ = [
     "Text",
     "TextBody",
     "TextMessage",
+    "TimestampError",
     "TokenManager",
     "TokenStore",
     "TransportError",

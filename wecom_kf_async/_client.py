@@ -332,6 +332,11 @@ class KfClient:
                     await close()
 
     @property
+    def state(self) -> str:
+        """``"new"`` (not opened yet), ``"open"`` or ``"closed"``."""
+        return self._pipeline.state
+
+    @property
     def tokens(self) -> TokenManager:
         """The access-token manager."""
         return self._pipeline.tokens

@@ -3,17 +3,18 @@
 ``CallbackCrypto`` verifies, decrypts and encrypts callbacks (pure, no I/O);
 ``parse_callback`` reads the decrypted XML into a ``KfCallback``; every failure is
 a ``CallbackError`` carrying WeCom's negative code. ``KfBot`` turns callbacks
-into typed messages for handlers, and ``KfBot.asgi_app()`` (``callback_app``)
-receives them.
+into typed messages for handlers, and ``KfBot.asgi_app()`` (``callback_app``, a
+thin shell over the bot) receives them.
 """
 
 from __future__ import annotations
 
-from .asgi import callback_app
+from .asgi import DEFAULT_REPLAY_WINDOW, CallbackTarget, callback_app
 from .bot import (
     DEFAULT_BOT_CONCURRENCY,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_SHUTDOWN_TIMEOUT,
+    CallbackTokens,
     ErrorHook,
     KfBot,
 )
@@ -35,6 +36,7 @@ from .errors import (
     PaddingError,
     ReceiveIdError,
     SignatureError,
+    TimestampError,
     XmlParseError,
 )
 from .events import (
@@ -52,6 +54,7 @@ __all__ = [
     "CALLBACK_ERROR_CODES",
     "DEFAULT_BOT_CONCURRENCY",
     "DEFAULT_POLL_INTERVAL",
+    "DEFAULT_REPLAY_WINDOW",
     "DEFAULT_SHUTDOWN_TIMEOUT",
     "KF_ACCOUNT_AUTH_CHANGE",
     "KF_MSG_OR_EVENT",
@@ -63,6 +66,8 @@ __all__ = [
     "BuildXmlError",
     "CallbackCrypto",
     "CallbackError",
+    "CallbackTarget",
+    "CallbackTokens",
     "CiphertextLengthError",
     "ComputeSignatureError",
     "DecryptError",
@@ -76,6 +81,7 @@ __all__ = [
     "PaddingError",
     "ReceiveIdError",
     "SignatureError",
+    "TimestampError",
     "XmlParseError",
     "callback_app",
     "parse_callback",

@@ -4,7 +4,9 @@ Handlers are registered per ``Message``/``Event`` class; a message goes to the
 handlers of its nearest registered class, else to the fallback. Handlers of one
 message run in order; at most ``max_concurrency`` messages are in handlers at
 once. A handler that raises is logged with the msgid, reported to the error hook
-and to the instrumentation, and the next handler and message go on.
+and to the instrumentation, and the next handler and message go on; a
+``CancelledError`` that escapes a handler (an inner task's) is such a failure too:
+only the cancellation of the running task itself (the bot's) goes through.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from ..instrumentation._hooks import Hooks
 from ..instrumentation.events import HandlerFailed, HandlerFinished, HandlerStarted
 from ..models import KfMessage
 
-__all__ = ["ErrorHook", "Handler", "Handlers"]
+__all__ = ["ErrorHook", "Handler", "Handlers", "cancelled_here"]
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -86,11 +88,23 @@ class Handlers:
             for handler in handlers:
                 if self._observed:
                     await self._run_observed(handler, message)
-                    continue
-                try:
-                    await handler(message)
-                except Exception as exc:
-                    await self._failed(message, handler, exc)
+                else:
+                    await self._run(handler, message)
+
+    async def _run(self, handler: Handler, message: KfMessage) -> str | None:
+        """Run *handler*; a failure is reported and its class name returned."""
+        try:
+            await handler(message)
+        except asyncio.CancelledError as exc:
+            if cancelled_here():
+                raise
+            failure: BaseException = exc
+        except Exception as exc:
+            failure = exc
+        else:
+            return None
+        await self._failed(message, handler, failure)
+        return type(failure).__name__
 
     async def _run_observed(self, handler: Handler, message: KfMessage) -> None:
         fields = {
@@ -102,16 +116,16 @@ class Handlers:
         self._hooks.emit(HandlerStarted(**fields))
         started, error = time.monotonic(), None
         try:
-            await handler(message)
-        except Exception as exc:
+            error = await self._run(handler, message)
+        except BaseException as exc:
             error = type(exc).__name__
-            await self._failed(message, handler, exc)
+            raise
         finally:
             self._hooks.emit(
                 HandlerFinished(**fields, duration=time.monotonic() - started, error=error)
             )
 
-    async def _failed(self, message: KfMessage, handler: Handler, exc: Exception) -> None:
+    async def _failed(self, message: KfMessage, handler: Handler, exc: BaseException) -> None:
         if self._failures:
             self._hooks.emit(
                 HandlerFailed(
@@ -138,6 +152,12 @@ class Handlers:
                 await outcome
         except Exception:
             logger.exception("the bot's error hook failed on %s", message.msgid)
+
+
+def cancelled_here() -> bool:
+    """Whether the running task itself was asked to stop (not a CancelledError of another's)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _name(handler: Handler) -> str:

@@ -1,33 +1,50 @@
-"""The ASGI app that receives WeCom's ``kf_msg_or_event`` callbacks for a :class:`KfBot`.
+"""The ASGI app that receives WeCom's ``kf_msg_or_event`` callbacks: a thin shell over a bot.
 
 - ``GET`` (URL verification, when an admin saves the callback URL): verify the
   signature, decrypt ``echostr``, answer the bare plaintext.
-- ``POST``: verify, decrypt, answer ``success`` at once, and hand the account and
-  its ``Token`` to the bot (a wake-up), whatever the handlers then do.
-- A bad signature gets 403, a malformed request 400, a body over
-  ``MAX_CALLBACK_BODY_BYTES`` 413 (read no further); each is logged with its
-  reason, never with the body. Nothing WeCom sends correctly is answered 500.
-- The ASGI lifespan starts and stops the bot (when mounted in a framework that
-  does not pass the lifespan on, use ``async with bot:`` in the framework's own).
+- ``POST``: verify, decrypt, check the timestamp against the replay window, hand
+  the account and its ``Token`` to the bot (a wake-up) and answer ``success`` at
+  once, whatever the handlers then do.
+- A bad signature or a timestamp outside the window gets 403, a malformed request
+  (an OpenKfId or Token the API would refuse included) 400, a body over
+  ``MAX_CALLBACK_BODY_BYTES`` 413 (from ``Content-Length`` alone when it says so,
+  else read no further), and a bot that will not pull (closing or closed) 503, so
+  that WeCom repeats the callback. Each is logged with its reason, never with the
+  body. Nothing WeCom sends correctly is answered 500.
+- The ASGI lifespan starts and stops the bot (``start``: a failure is reported as
+  ``lifespan.startup.failed`` with its reason). Mounted in a framework that does
+  not pass the lifespan on, use ``async with bot:`` in the framework's own.
+
+This module knows the bot only by the :class:`CallbackTarget` protocol: ``KfBot``
+builds the app (``bot.asgi_app()``), never the other way round.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias
 from urllib.parse import parse_qs
 
+from .. import _checks
 from .._constants import LOGGER_NAME
 from ..instrumentation.events import CallbackAnswered, CallbackReceived, CallbackRejected
-from .errors import CallbackError, SignatureError
+from .errors import CallbackError, SignatureError, TimestampError
 from .events import MAX_CALLBACK_BODY_BYTES, parse_callback
 
 if TYPE_CHECKING:
-    from .bot import KfBot
+    from .._client import KfClient
     from .crypto import CallbackCrypto
 
-__all__ = ["ASGIApp", "callback_app"]
+__all__ = [
+    "DEFAULT_REPLAY_WINDOW",
+    "ASGIApp",
+    "CallbackTarget",
+    "callback_app",
+    "check_timestamp",
+    "check_wake",
+]
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -38,8 +55,51 @@ Send: TypeAlias = Callable[[Message], Awaitable[None]]
 #: An ASGI 3 application.
 ASGIApp: TypeAlias = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+#: Seconds a callback's signed timestamp may be from now, either way (5 minutes).
+DEFAULT_REPLAY_WINDOW: Final = 300.0
+
 _TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
 _KF_EVENT = "kf_msg_or_event"
+_BODIES = {403: b"forbidden", 413: b"too large", 503: b"unavailable"}
+#: Longest ``timestamp`` taken for a number (epoch seconds have 10 digits until 2286).
+_MAX_TIMESTAMP_DIGITS = 12
+
+
+class CallbackTarget(Protocol):
+    """What the app drives (``KfBot`` is one)."""
+
+    kf: KfClient
+
+    @property
+    def accepting(self) -> bool:
+        """Whether a wake-up will be pulled."""
+
+    async def start(self) -> None:
+        """Start pulling."""
+
+    async def aclose(self) -> None:
+        """Stop."""
+
+    async def pulled_with(self, token: str) -> bool:
+        """Whether the fleet has already pulled with this callback Token."""
+
+    def wake(self, open_kfid: str, token: str | None = None) -> bool:
+        """Pull *open_kfid* (``False``: dropped, a Token seen before)."""
+
+
+def check_wake(
+    open_kfid: str, token: str | None, names: tuple[str, str] = ("OpenKfId", "Token")
+) -> None:
+    """Raise ``ValueError`` unless ``sync_msg`` would take *open_kfid* and *token*."""
+    _checks.open_kfid(open_kfid, names[0])
+    if token is not None:
+        try:
+            _checks.sync_token(token, names[1])
+        except ValueError:
+            # The check's text may quote the Token: never in a log or an exception.
+            raise ValueError(
+                f"{names[1]} is not one sync_msg accepts (1 to 128 bytes, no whitespace)"
+            ) from None
 
 
 class _TooLarge(Exception):
@@ -57,7 +117,17 @@ async def _answer(send: Send, status: int, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def _read_capped(receive: Receive) -> bytes:
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name.lower() == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+async def _read_capped(scope: Scope, receive: Receive) -> bytes:
+    declared = _declared_length(scope)
+    if declared is not None and declared > MAX_CALLBACK_BODY_BYTES:
+        raise _TooLarge  # said by the header: no need to wait for the body
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -79,21 +149,47 @@ def _query(scope: Scope) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(raw, keep_blank_values=True).items()}
 
 
-def callback_app(bot: KfBot, crypto: CallbackCrypto) -> ASGIApp:
-    """The callback ASGI app of *bot*, checking requests with *crypto*."""
+def check_timestamp(timestamp: str, now: float, window: float) -> None:
+    """Raise :class:`TimestampError` unless *timestamp* is within *window* seconds of *now*."""
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > _MAX_TIMESTAMP_DIGITS:
+        raise TimestampError("the timestamp is not a number of seconds")
+    offset = int(timestamp) - now
+    if abs(offset) > window:
+        raise TimestampError(
+            f"the timestamp is {offset:+.0f} s from now, outside the replay window of {window:g} s"
+        )
+
+
+def callback_app(
+    bot: CallbackTarget,
+    crypto: CallbackCrypto,
+    *,
+    replay_window: float | None = DEFAULT_REPLAY_WINDOW,
+    clock: Callable[[], float] = time.time,
+) -> ASGIApp:
+    """The callback ASGI app of *bot*, checking requests with *crypto*.
+
+    A POST whose signed ``timestamp`` is more than *replay_window* seconds from
+    *clock* (either way) is refused (``None``: not checked).
+    """
     hooks = bot.kf.instrumentation
     observed = hooks.wants(CallbackReceived) or hooks.wants(CallbackAnswered)
 
     async def reject(send: Send, status: int, reason: str, code: int | None = None) -> None:
         hooks.emit(CallbackRejected(status=status, reason=reason, code=code))
-        body = {403: b"forbidden", 413: b"too large"}.get(status, b"bad request")
-        await _answer(send, status, body)
+        await _answer(send, status, _BODIES.get(status, b"bad request"))
 
     async def lifespan(receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                await bot.start()
+                try:
+                    await bot.start()
+                except Exception as exc:
+                    logger.exception("the callback app's lifespan could not start the bot")
+                    failed = f"{type(exc).__name__}: {exc}"
+                    await send({"type": "lifespan.startup.failed", "message": failed})
+                    return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await bot.aclose()
@@ -121,7 +217,7 @@ def callback_app(bot: KfBot, crypto: CallbackCrypto) -> ASGIApp:
     async def deliver(scope: Scope, receive: Receive, send: Send) -> None:
         found = signed(_query(scope))
         try:
-            body = await _read_capped(receive)
+            body = await _read_capped(scope, receive)
         except _TooLarge:
             logger.warning("callback POST over %d bytes: 413", MAX_CALLBACK_BODY_BYTES)
             await reject(send, 413, "too large")
@@ -132,27 +228,50 @@ def callback_app(bot: KfBot, crypto: CallbackCrypto) -> ASGIApp:
             return
         try:
             event = parse_callback(crypto.decrypt(*found, body))
+            if replay_window is not None:
+                check_timestamp(found[1], clock(), replay_window)
         except CallbackError as exc:
             await refuse(send, exc, "POST")
             return
-        if event.event == _KF_EVENT and event.open_kfid:
-            if observed:
-                # Received goes first: a tracing hook's span is current when the
-                # wake-up starts the pull, so callback, pull and handlers share a trace.
-                open_kfid, token = event.open_kfid, event.token
-                hooks.emit(CallbackReceived(open_kfid=open_kfid, with_token=token is not None))
-                woke = bot.wake(open_kfid, token)
-                hooks.emit(CallbackAnswered(open_kfid=open_kfid, woke=woke))
-            else:
-                bot.wake(event.open_kfid, event.token)
-        else:
+        if event.event != _KF_EVENT or not event.open_kfid:
             logger.debug("callback of another kind (%s/%s): ignored", event.msg_type, event.event)
+            await _answer(send, 200, b"success")
+            return
+        open_kfid, token = event.open_kfid, event.token
+        try:
+            check_wake(open_kfid, token)
+        except ValueError as exc:
+            logger.warning("callback POST with an OpenKfId or Token the API refuses (%s): 400", exc)
+            await reject(send, 400, "bad OpenKfId or Token")
+            return
+        repeated = token is not None and bot.accepting and await bot.pulled_with(token)
+        if not bot.accepting:  # no await from here to the wake-up: it cannot close between
+            await unavailable(send)
+            return
+        if observed:
+            # Received goes first: a tracing hook's span is current when the
+            # wake-up starts the pull, so callback, pull and handlers share a trace.
+            hooks.emit(CallbackReceived(open_kfid=open_kfid, with_token=token is not None))
+        woke = not repeated and bot.wake(open_kfid, token)
+        if repeated:
+            logger.debug("%s: callback repeated (a Token the fleet pulled with)", open_kfid)
+        if observed:
+            hooks.emit(CallbackAnswered(open_kfid=open_kfid, woke=woke))
         await _answer(send, 200, b"success")
 
+    async def unavailable(send: Send) -> None:
+        logger.warning("callback POST while the bot is closing or closed: 503 (WeCom repeats it)")
+        await reject(send, 503, "bot not running")
+
     async def refuse(send: Send, exc: CallbackError, method: str) -> None:
-        status = 403 if isinstance(exc, SignatureError) else 400
+        status = 403 if isinstance(exc, SignatureError | TimestampError) else 400
         logger.warning(
-            "callback %s refused (%s, code %d): %d", method, type(exc).__name__, exc.code, status
+            "callback %s refused (%s, code %d: %s): %d",
+            method,
+            type(exc).__name__,
+            exc.code,
+            exc,
+            status,
         )
         await reject(send, status, type(exc).__name__, exc.code)
 

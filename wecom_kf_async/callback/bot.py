@@ -4,49 +4,54 @@ A wake-up (a ``kf_msg_or_event`` callback, or a poll) names an account and maybe
 ``Token``. The bot:
 
 - drops a wake-up whose Token it has seen (WeCom repeats a callback it thinks was
-  missed: one pull per Token);
-- runs one lane per account: a wake-up that arrives while the account's pull runs
-  is noted, and however many arrive, the lane pulls once more afterwards, with the
-  newest Token (coalescing);
+  missed: one pull per Token); with a ``RedisCursorStore`` (or ``callback_tokens``)
+  the Tokens already pulled with are shared by the fleet and survive a restart;
+- runs one lane per account, coalescing wake-ups, and never lets a failed pull end
+  it (see ``_lanes``: every failure logged, reported and retried with backoff; an
+  unsaved cursor holds the account until it is saved);
 - pulls with ``kf.messages.stream`` (cursor saved after each page, at least once;
   with a ``RedisCursorStore``, one process of a fleet at a time per account);
 - hands each message to the handlers of its class in order, one message at a time
   per account (per-account order), with at most ``max_concurrency`` handlers
   running across accounts.
 
-A handler that raises is logged with the msgid and the error hook is called; the
-stream goes on and the failing message is **not** retried (its page's cursor is
-saved like any other), so record what you must retry in the hook.
+A handler that raises (a stray ``CancelledError`` included) is logged with the
+msgid and the error hook is called; the stream goes on and the failing message is
+**not** retried (its page's cursor is saved like any other), so record what you
+must retry in the hook. The ASGI app (``asgi_app()``) is a shell over this class.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
-import attrs
-
+from .. import _checks
 from .._constants import LOGGER_NAME
-from .._errors import KfError
 from ..instrumentation.events import PullFinished, PullStarted
 from ..messages.cursors import CursorStore, ExclusiveCursorStore
-from ..messages.stream import RecentIds
 from ..models import Event, KfMessage, Message
 from ._dispatch import ErrorHook, Handler, Handlers
+from ._lanes import Lane, Lanes
+from ._saves import watched
+from ._tokens import TOKEN_LIFETIME, CallbackTokens, SeenTokens, fleet_tokens
+from .asgi import DEFAULT_REPLAY_WINDOW, ASGIApp, callback_app, check_wake
 
 if TYPE_CHECKING:
     from .._client import KfClient
-    from .asgi import ASGIApp
     from .crypto import CallbackCrypto
 
 __all__ = [
     "DEFAULT_BOT_CONCURRENCY",
     "DEFAULT_POLL_INTERVAL",
+    "DEFAULT_REPLAY_WINDOW",
     "DEFAULT_SHUTDOWN_TIMEOUT",
+    "CallbackTokens",
     "ErrorHook",
     "KfBot",
 ]
@@ -55,39 +60,36 @@ logger = logging.getLogger(LOGGER_NAME)
 
 #: Handlers running at once across accounts (one at a time within an account).
 DEFAULT_BOT_CONCURRENCY: Final = 16
-#: Seconds ``aclose`` waits for lanes to finish the message in hand.
+#: Seconds ``aclose`` takes at most, lanes finishing the message in hand.
 DEFAULT_SHUTDOWN_TIMEOUT: Final = 10.0
 #: Seconds between two rounds of :meth:`KfBot.poll`.
 DEFAULT_POLL_INTERVAL: Final = 5.0
-#: Tokens remembered to drop repeated callbacks.
-_TOKEN_MEMORY: Final = 10_000
-#: Tries of one pull that fails (the wake-up is not dropped on a blip).
-_PULL_TRIES: Final = 3
 
 _M = TypeVar("_M", bound=KfMessage)
-
-
-@attrs.define
-class _Lane:
-    """One account's pulls: the one running, and whether another is due."""
-
-    task: asyncio.Task[None] | None = None
-    again: bool = False
-    token: str | None = None
 
 
 class KfBot:
     """Delivers every account's messages to typed handlers (see the module).
 
     Args:
-        kf: An open (or soon opened) client.
+        kf: The client. One nobody has opened yet is opened by :meth:`start` and
+            closed by :meth:`aclose`; one you opened stays yours.
         crypto: The callback's ``CallbackCrypto`` (for :meth:`asgi_app`).
         cursors: Where cursors are kept: ``FileCursorStore`` for one process,
             ``RedisCursorStore`` for a fleet (default: in memory, lost on exit).
         max_concurrency: Handlers running at once across accounts.
-        shutdown_timeout: Seconds :meth:`aclose` waits for the messages in hand.
+        shutdown_timeout: Seconds :meth:`aclose` takes at most, whatever handlers do.
         on_error: Called (sync or async) with ``(message, exception)`` when a
             handler raises.
+        replay_window: Seconds a callback's signed ``timestamp`` may be from now
+            (either way) before the app refuses it (``TimestampError``, 403); ``None``
+            turns the check off.
+        callback_tokens: Where the Tokens already pulled with are shared by a fleet
+            (default: the ``RedisCursorStore``'s Redis if ``cursors`` is one, else
+            this process's memory only).
+        clock: The wall clock (epoch seconds) callbacks' timestamps are checked on.
+        monotonic: The clock pulls are timed on.
+        sleep: What the bot waits with (retries, polling, shutdown).
     """
 
     def __init__(
@@ -99,6 +101,11 @@ class KfBot:
         max_concurrency: int = DEFAULT_BOT_CONCURRENCY,
         shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
         on_error: ErrorHook | None = None,
+        replay_window: float | None = DEFAULT_REPLAY_WINDOW,
+        callback_tokens: CallbackTokens | None = None,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         from ..messages.cursors import InMemoryCursorStore
 
@@ -108,6 +115,12 @@ class KfBot:
             raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
         if cursors is not None and not isinstance(cursors, CursorStore):
             raise TypeError("cursors must be a CursorStore (async get/set per open_kfid)")
+        if callback_tokens is not None and not isinstance(callback_tokens, CallbackTokens):
+            raise TypeError("callback_tokens must have async seen(token) and remember(token)")
+        #: Seconds a callback's timestamp may be from now, or ``None``.
+        self.replay_window = (
+            None if replay_window is None else _seconds("replay_window", replay_window)
+        )
         self.kf = kf
         self.crypto = crypto
         hooks = kf.instrumentation
@@ -115,12 +128,20 @@ class KfBot:
         self._pull_events = hooks.wants(PullStarted) or hooks.wants(PullFinished)
         self._table = Handlers(max_concurrency, on_error, hooks)
         self.cursors: CursorStore = cursors if cursors is not None else InMemoryCursorStore()
-        self.shutdown_timeout = float(shutdown_timeout)
-        self._tokens = RecentIds(_TOKEN_MEMORY)
-        self._lanes: dict[str, _Lane] = {}
-        self._state = "new"
-        self._stop = asyncio.Event()
-        self._closed = asyncio.Event()
+        self._watched = watched(self.cursors)
+        self._clock = clock
+        self._monotonic = monotonic
+        ttl = max(TOKEN_LIFETIME, self.replay_window or 0.0)
+        self._tokens = SeenTokens(callback_tokens or fleet_tokens(self.cursors, ttl))
+        self._run = Lanes(
+            kf,
+            self._pull,
+            self._watched,
+            shutdown_timeout=_seconds("shutdown_timeout", shutdown_timeout, zero=True),
+            sleep=sleep,
+        )
+        self._lanes = self._run.lanes
+        self._stop = self._run.stop
         self._waiting_warned = False
         self._forget_waker: Callable[[], None] | None = None  # fleet: see _wake_for_note
         #: Pulls started, per account (for tests and metrics).
@@ -131,8 +152,13 @@ class KfBot:
         """Messages handed to handlers so far (for tests and metrics)."""
         return self._table.handled
 
+    @property
+    def shutdown_timeout(self) -> float:
+        """Seconds :meth:`aclose` takes at most."""
+        return self._run.shutdown_timeout
+
     def __repr__(self) -> str:
-        return f"<KfBot {self._state} accounts={len(self._lanes)}>"
+        return f"<KfBot {self._run.state} accounts={len(self._lanes)}>"
 
     # -- handlers ----------------------------------------------------------------
 
@@ -173,47 +199,40 @@ class KfBot:
         await self.aclose()
 
     async def start(self) -> None:
-        """Start pulling (wake-ups that came before are pulled now)."""
-        if self._state == "running":
-            return
-        if self._state == "closed":
-            raise RuntimeError("KfBot cannot be started again after aclose()")
-        self._state = "running"
-        if isinstance(self.cursors, ExclusiveCursorStore):  # fleet: see _wake_for_note
+        """Start pulling (wake-ups that came before are pulled now).
+
+        Opens the client if nobody has yet. Raises ``RuntimeError`` if the client is
+        closed, or the bot was closed.
+        """
+        await self._run.start()
+        if self._forget_waker is None and isinstance(self.cursors, ExclusiveCursorStore):
+            # fleet: a wake note this bot left with no holder wakes it (_wake_for_note)
             self._forget_waker = self.cursors.add_waker(self._wake_for_note)
-        for open_kfid, lane in self._lanes.items():
-            if lane.again and lane.task is None:
-                lane.again = False
-                self._start_lane(open_kfid, lane, lane.token)
 
     async def aclose(self) -> None:
-        """Stop: lanes finish the message in hand and save a finished page's cursor.
+        """Stop, within ``shutdown_timeout`` whatever handlers do.
 
-        Lanes still busy after ``shutdown_timeout`` are cancelled; their page is
-        read again next time (at least once). A second call (say, a signal handler's
-        while ``async with bot:`` exits) returns when the first is done.
+        Lanes finish the message in hand and save a finished page's cursor; at the
+        end of the timeout the busy ones are cancelled (their page is read again
+        next time, at least once) and one that will not stop is abandoned and
+        logged. Then the client is closed if the bot opened it. Called from a
+        handler, it starts the shutdown and returns at once; a second call waits
+        for the first.
         """
-        if self._state == "closed":
-            await self._closed.wait()
-            return
-        self._state = "closed"
-        self._stop.set()
         if self._forget_waker is not None:  # fleet: see _wake_for_note
             self._forget_waker()
-        try:
-            tasks = [lane.task for lane in self._lanes.values() if lane.task is not None]
-            if tasks:
-                _, busy = await asyncio.wait(tasks, timeout=self.shutdown_timeout)
-                for task in busy:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-        finally:
-            self._closed.set()
+            self._forget_waker = None
+        await self._run.aclose()
 
     @property
     def running(self) -> bool:
         """Whether the bot pulls (between ``start`` and ``aclose``)."""
-        return self._state == "running"
+        return self._run.state == "running"
+
+    @property
+    def accepting(self) -> bool:
+        """Whether a wake-up will be pulled (the bot has not begun to close)."""
+        return self._run.state in ("new", "running")
 
     # -- wake-ups ----------------------------------------------------------------
 
@@ -221,28 +240,23 @@ class KfBot:
         """Messages are waiting on *open_kfid*: pull them (returns at once).
 
         Returns ``False`` when the wake-up was dropped: a Token seen before, or a
-        closed bot. A wake-up while the account's pull runs makes it pull once more
-        afterwards, with the newest Token.
+        closing bot. A wake-up while the account's pull runs makes it pull once more
+        afterwards, with the newest Token. Raises ``ValueError`` for an id or Token
+        ``sync_msg`` would refuse.
         """
-        if self._state == "closed":
+        check_wake(open_kfid, token, ("open_kfid", "token"))
+        if not self.accepting:
             return False
-        if token is not None and not self._tokens.add(token):
+        if token is not None and not self._tokens.first_here(token):
             logger.debug("%s: callback repeated (same Token); one pull is enough", open_kfid)
             return False
-        lane = self._lanes.get(open_kfid)
-        if lane is None:
-            lane = self._lanes[open_kfid] = _Lane()
-        if lane.task is not None or self._state != "running":
-            lane.again = True
-            lane.token = token or lane.token
-            if self._state != "running" and not self._waiting_warned:
-                self._waiting_warned = True
-                logger.warning(
-                    "KfBot is not running yet: wake-ups wait until 'async with bot:' or the "
-                    "ASGI lifespan starts it"
-                )
-            return True
-        self._start_lane(open_kfid, lane, token)
+        if self._run.state != "running" and not self._waiting_warned:
+            self._waiting_warned = True
+            logger.warning(
+                "KfBot is not running yet: wake-ups wait until 'async with bot:' or the "
+                "ASGI lifespan starts it"
+            )
+        self._run.wake(open_kfid, token)
         return True
 
     def _wake_for_note(self, open_kfid: str) -> None:
@@ -251,33 +265,26 @@ class KfBot:
         if open_kfid in self._lanes:
             self.wake(open_kfid)
 
-    def _start_lane(self, open_kfid: str, lane: _Lane, token: str | None) -> None:
-        lane.token = None
-        lane.task = asyncio.get_running_loop().create_task(
-            self._run_lane(open_kfid, lane, token), name=f"kf-bot {open_kfid}"
-        )
+    async def pulled_with(self, token: str) -> bool:
+        """Whether the fleet's Token memory says a pull with *token* has ended.
 
-    async def _run_lane(self, open_kfid: str, lane: _Lane, token: str | None) -> None:
-        try:
-            while not self._stop.is_set():
-                await self._pull(open_kfid, token)
-                if not lane.again:
-                    return
-                lane.again, token, lane.token = False, lane.token, None
-        finally:
-            lane.task = None
+        ``False`` without a shared memory, or when it fails or is slow (a repeated
+        pull costs less than a lost wake-up).
+        """
+        return await self._tokens.pulled(token)
 
-    async def _pull(self, open_kfid: str, token: str | None) -> None:
+    # -- pulling -----------------------------------------------------------------
+
+    async def _pull(self, open_kfid: str, token: str | None, lane: Lane) -> None:
         self.pulls[open_kfid] = self.pulls.get(open_kfid, 0) + 1
         if not self._pull_events:
-            await self._pull_tries(open_kfid, token)
+            await self._read(open_kfid, token, lane)
             return
-        monotonic = time.monotonic
-        started, before = monotonic(), self.handled
+        started, before = self._monotonic(), self.handled
         self._hooks.emit(PullStarted(open_kfid=open_kfid, with_token=token is not None))
         error: str | None = None
         try:
-            await self._pull_tries(open_kfid, token)
+            await self._read(open_kfid, token, lane)
         except BaseException as exc:
             error = type(exc).__name__
             raise
@@ -286,41 +293,25 @@ class KfBot:
                 PullFinished(
                     open_kfid=open_kfid,
                     messages=self.handled - before,
-                    duration=monotonic() - started,
+                    duration=self._monotonic() - started,
                     error=error,
                 )
             )
 
-    async def _pull_tries(self, open_kfid: str, token: str | None) -> None:
-        for attempt in range(1, _PULL_TRIES + 1):
-            stream = self.kf.messages.stream(open_kfid, token=token, cursors=self.cursors)
-            try:
-                async for message in stream:
-                    await self._table.dispatch(message)
-                    if self._stop.is_set():
-                        await stream.ack()
-                        return
-                return
-            except KfError as exc:
-                logger.warning(
-                    "%s: pulling messages failed (try %d of %d): %s",
-                    open_kfid,
-                    attempt,
-                    _PULL_TRIES,
-                    exc,
-                )
-                token = None  # a retried pull never reuses a token
-                if attempt == _PULL_TRIES or await self._stopped_within(2.0**attempt):
-                    return
-            finally:
-                await stream.aclose()
-
-    async def _stopped_within(self, seconds: float) -> bool:
+    async def _read(self, open_kfid: str, token: str | None, lane: Lane) -> None:
+        stream = self.kf.messages.stream(open_kfid, token=token, cursors=self._watched)
         try:
-            await asyncio.wait_for(self._stop.wait(), seconds)
-        except TimeoutError:
-            return False
-        return True
+            async for message in stream:
+                lane.in_hand = message.msgid
+                await self._table.dispatch(message)
+                lane.in_hand = None
+                if self._stop.is_set():
+                    await stream.ack()
+                    return
+        finally:
+            await stream.aclose()
+        if token is not None:
+            await self._tokens.remember(token)
 
     # -- sources of wake-ups -----------------------------------------------------
 
@@ -332,29 +323,38 @@ class KfBot:
         For development and for workers that cannot receive HTTP: calls without a
         Token run on the strict budget of ``sync_msg`` without one. Run it as a task
         inside ``async with bot:``. *open_kfids* defaults to every account of the
-        corp (``kf.accounts.list()`` each round).
+        corp (``kf.accounts.list()`` each round; a failed listing is logged and
+        tried again next round).
         """
         if not interval > 0:
             raise ValueError(f"interval must be > 0, got {interval!r}")
-        fixed = None if open_kfids is None else list(open_kfids)
+        fixed = None if open_kfids is None else [_checks.open_kfid(k) for k in open_kfids]
         while not self._stop.is_set():
-            if fixed is None:
+            kfids = fixed
+            if kfids is None:
                 try:
                     kfids = [account.open_kfid for account in await self.kf.accounts.list()]
-                except KfError as exc:
-                    logger.warning("poll: listing the accounts failed: %s", exc)
+                except Exception as exc:
+                    logger.error("poll: listing the accounts failed (%r); next round", exc)
                     kfids = []
-            else:
-                kfids = fixed
             for open_kfid in kfids:
-                self.wake(open_kfid)
-            if await self._stopped_within(interval):
+                try:
+                    self.wake(open_kfid)
+                except ValueError as exc:
+                    logger.error("poll: %s", exc)
+            if await self._run.stopped_within(interval):
                 return
 
     def asgi_app(self) -> ASGIApp:
         """The ASGI app that receives WeCom's callbacks for this bot (see ``callback.asgi``)."""
-        from .asgi import callback_app
-
         if self.crypto is None:
             raise ValueError("asgi_app() needs the bot's CallbackCrypto (KfBot(kf, crypto))")
-        return callback_app(self, self.crypto)
+        return callback_app(self, self.crypto, replay_window=self.replay_window, clock=self._clock)
+
+
+def _seconds(name: str, value: float, *, zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
+    if not (math.isfinite(value) and (value >= 0 if zero else value > 0)):
+        raise ValueError(f"{name} must be {'>=' if zero else '>'} 0 seconds, got {value!r}")
+    return float(value)

@@ -6,6 +6,9 @@ number have a subclass of their own (same ``.code``), so a caller can tell, for
 example, a bad pad byte (:class:`PaddingError`) from a length field that runs past
 the buffer (:class:`LengthFieldError`), both -40008.
 
+:class:`TimestampError` (-40100) is this library's own: WeCom's SDKs do not check
+a callback's age, and its codes end at -40011.
+
 No message ever holds the token, the EncodingAESKey, the key bytes or any
 decrypted text.
 """
@@ -35,6 +38,7 @@ __all__ = [
     "PaddingError",
     "ReceiveIdError",
     "SignatureError",
+    "TimestampError",
     "XmlParseError",
 ]
 
@@ -42,8 +46,9 @@ __all__ = [
 class CallbackError(KfError):
     """Base class of every callback failure: verification, decryption or parsing.
 
-    ``code`` is WeCom's negative callback error code (-40001 to -40011). The
-    message names what failed, never a secret or the decrypted text.
+    ``code`` is WeCom's negative callback error code (-40001 to -40011), or this
+    library's own -40100 (:class:`TimestampError`). The message names what failed,
+    never a secret or the decrypted text.
     """
 
     #: WeCom's negative callback error code.
@@ -137,6 +142,14 @@ class BuildXmlError(CallbackError):
     """-40011: the reply envelope could not be built (kept for the complete table)."""
 
     code = -40011
+
+
+class TimestampError(CallbackError):
+    """-40100 (this library's code, not WeCom's): a validly signed callback whose
+    ``timestamp`` is not a number, or is further from now than the replay window
+    (``KfBot(replay_window=...)``): an old request replayed, or a clock far off."""
+
+    code = -40100
 
 
 #: WeCom's callback error code -> the class that keeps it (the most general one).

@@ -9,6 +9,8 @@ shares the token cache, the refresh and the calls-per-second budget through Redi
   every process that shares the budget.
 - :class:`RedisCursorStore` keeps every account's ``sync_msg`` cursor and lets one
   process at a time consume an account (a lease, taken over after a crash).
+- :class:`RedisCallbackTokens` remembers the callback Tokens the fleet pulled with,
+  so a callback WeCom repeats to another (or a restarted) worker is not pulled twice.
 
 The token store and the limiter fall back to in-process behaviour while Redis is
 unreachable (one warning per outage) and go back to Redis when it answers again.
@@ -27,16 +29,19 @@ from ._redis import (
     DEFAULT_SHARED_HEADROOM,
     connect,
 )
+from .callbacks import DEFAULT_CALLBACK_TOKEN_TTL, RedisCallbackTokens
 from .cursors import DEFAULT_LEASE_TTL, RedisCursorLease, RedisCursorStore
 from .limiter import RedisRateLimiter
 from .tokens import RedisTokenStore
 
 __all__ = [
+    "DEFAULT_CALLBACK_TOKEN_TTL",
     "DEFAULT_LEASE_TTL",
     "DEFAULT_LOCK_TTL",
     "DEFAULT_NAMESPACE",
     "DEFAULT_RECHECK_INTERVAL",
     "DEFAULT_SHARED_HEADROOM",
+    "RedisCallbackTokens",
     "RedisCursorLease",
     "RedisCursorStore",
     "RedisRateLimiter",

@@ -22,7 +22,9 @@ __all__ = [
     "HandlerFinished",
     "HandlerStarted",
     "InstrumentationEvent",
+    "PullFailed",
     "PullFinished",
+    "PullRecovered",
     "PullStarted",
     "RateLimitWaited",
     "RequestFinished",
@@ -217,6 +219,34 @@ class PullFinished(InstrumentationEvent):
     duration: float
     #: The exception's class name if the pull failed.
     error: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class PullFailed(InstrumentationEvent):
+    """A pull of the bot failed, whatever the cause; it is tried again after ``retry_in``.
+
+    The account's lane goes on: the wait doubles with each failure in a row, up to
+    a cap, for as long as the bot runs.
+    """
+
+    open_kfid: str
+    #: The exception's class name, e.g. ``"ConnectionError"``.
+    error: str
+    #: Failures of this account's pulls in a row (1 for the first).
+    failures: int
+    #: Seconds before the next try.
+    retry_in: float
+    #: Messages were handled but their cursor could not be saved: nothing more is
+    #: handled for the account until it is saved (tried again after ``retry_in``).
+    cursor_unsaved: bool
+
+
+@attrs.frozen(kw_only=True)
+class PullRecovered(InstrumentationEvent):
+    """A pull succeeded after ``failures`` failures in a row (``PullFailed``)."""
+
+    open_kfid: str
+    failures: int
 
 
 @attrs.frozen(kw_only=True)

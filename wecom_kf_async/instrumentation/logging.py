@@ -13,6 +13,8 @@ from .events import (
     CallbackRejected,
     HandlerFailed,
     InstrumentationEvent,
+    PullFailed,
+    PullRecovered,
     RateLimitWaited,
     RequestFinished,
     RetryScheduled,
@@ -27,7 +29,7 @@ __all__ = ["EVENTS_LOGGER", "LoggingInstrumentation"]
 EVENTS_LOGGER: Final = f"{LOGGER_NAME}.events"
 
 _QUIET: Final = (RequestFinished, RateLimitWaited)
-_WARNING: Final = (CallbackRejected, HandlerFailed, StreamStalled)
+_WARNING: Final = (CallbackRejected, HandlerFailed, PullFailed, StreamStalled)
 
 
 class LoggingInstrumentation:
@@ -36,10 +38,10 @@ class LoggingInstrumentation:
     A record's message is the event's class name and fields; ``extra`` holds
     ``event`` (the class name) and every field, so structured handlers (JSON
     logging, structlog's stdlib integration) get them as attributes. Refusals,
-    failed handlers and stalled streams log at WARNING, the rest at INFO, and
-    per-request events (each attempt, each rate-limit wait) at DEBUG, and only with
-    ``requests=True``: by default they are not even built, so the default hook
-    costs nothing per call.
+    failed handlers, failed pulls and stalled streams log at WARNING, the rest at
+    INFO, and per-request events (each attempt, each rate-limit wait) at DEBUG, and
+    only with ``requests=True``: by default they are not even built, so the default
+    hook costs nothing per call.
 
     Args:
         logger: The logger (default: ``wecom_kf_async.events``).
@@ -51,7 +53,9 @@ class LoggingInstrumentation:
         self.requests = requests
         #: The event kinds this hook takes.
         self.event_types: Collection[type[InstrumentationEvent]] | None = (
-            None if requests else (RetryScheduled, TokenRefreshed, ThrottleChanged, *_WARNING)
+            None
+            if requests
+            else (RetryScheduled, TokenRefreshed, ThrottleChanged, PullRecovered, *_WARNING)
         )
 
     def __repr__(self) -> str:

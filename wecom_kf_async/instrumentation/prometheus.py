@@ -19,6 +19,7 @@ from .events import (
     CallbackRejected,
     HandlerFailed,
     InstrumentationEvent,
+    PullFailed,
     RateLimitWaited,
     RequestFinished,
     RetryScheduled,
@@ -94,6 +95,13 @@ class _Metrics:
             ["kind"],
             registry=registry,
         )
+        self.pull_failures = Counter(
+            "wecom_kf_pull_failures",
+            "Bot pulls that failed (tried again), by error class and whether handled "
+            "messages' cursor is unsaved (the account held)",
+            ["error", "cursor_unsaved"],
+            registry=registry,
+        )
 
 
 _lock = threading.Lock()
@@ -118,7 +126,8 @@ class PrometheusInstrumentation:
     ``wecom_kf_token_refreshes_total{source}``,
     ``wecom_kf_rate_limit_wait_seconds{path}``, and
     ``wecom_kf_throttle_rate{path}``, ``wecom_kf_sync_messages_total``,
-    ``wecom_kf_callbacks_total{status}``, ``wecom_kf_handler_failures_total{kind}``.
+    ``wecom_kf_callbacks_total{status}``, ``wecom_kf_handler_failures_total{kind}``,
+    ``wecom_kf_pull_failures_total{error,cursor_unsaved}``.
 
     Args:
         registry: Where the metrics are registered (default: ``prometheus_client``'s
@@ -137,6 +146,7 @@ class PrometheusInstrumentation:
         CallbackAnswered,
         CallbackRejected,
         HandlerFailed,
+        PullFailed,
     )
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
@@ -169,3 +179,5 @@ class PrometheusInstrumentation:
             m.callbacks.labels(str(event.status)).inc()
         elif isinstance(event, HandlerFailed):
             m.handler_failures.labels(event.kind).inc()
+        elif isinstance(event, PullFailed):
+            m.pull_failures.labels(event.error, str(event.cursor_unsaved).lower()).inc()
