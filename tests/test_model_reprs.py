@@ -56,6 +56,9 @@ IDENTIFYING = frozenset(
         "chat_id_list",
         "path",
         "errmsg",
+        "group_id",
+        "intent_id",
+        "kind",
     }
 )
 #: The business's own settings, not a customer's data: (class, field) shown too.
@@ -67,6 +70,16 @@ BUSINESS_OWN = frozenset(
         ("UpgradeMember", "wording"),
         ("UpgradeGroupChat", "wording"),
         ("DownloadedMedia", "content_type"),  # what kind of file: no one's content
+        # The knowledge base is the business's own answers, written by its staff.
+        ("KnowledgeGroup", "name"),
+        ("KnowledgeImage", "name"),
+        ("KnowledgeVideo", "name"),
+        ("KnowledgeLink", "title"),
+        ("KnowledgeLink", "desc"),
+        ("KnowledgeLink", "url"),
+        ("KnowledgeLink", "pic_url"),
+        ("KnowledgeMiniProgram", "title"),
+        ("KnowledgeMiniProgram", "pagepath"),
     }
 )
 MARKER = re.compile(r"PII:(\w+):(\w+):")
