@@ -5,6 +5,7 @@ Every public name is also exported from :mod:`wecom_kf_async`.
 
 from .builders import (
     EVENT_MSGTYPES,
+    CaLink,
     Click,
     File,
     Image,
@@ -33,6 +34,7 @@ from .stream import DEFAULT_DEDUP_WINDOW, MessageStream
 __all__ = [
     "DEFAULT_DEDUP_WINDOW",
     "EVENT_MSGTYPES",
+    "CaLink",
     "Click",
     "CursorLease",
     "CursorStore",
