@@ -136,6 +136,24 @@ def fake_sleep(clock: FakeClock) -> FakeSleep:
     return FakeSleep(clock)
 
 
+@pytest.fixture
+def clocked_sim(clock: FakeClock) -> WeComSimulator:
+    """A simulator on the fake clock, with one account ``wkSupport01`` zhangsan serves."""
+    from wecom_kf_async.testing.simulator._state import SimServicer
+
+    simulator = WeComSimulator(clock=clock)
+    simulator.add_account("Support", open_kfid="wkSupport01")
+    simulator.corp.accounts["wkSupport01"].servicers["zhangsan"] = SimServicer("zhangsan")
+    return simulator
+
+
+@pytest.fixture
+async def clocked_kf(clocked_sim: WeComSimulator, clock: FakeClock) -> AsyncIterator[KfClient]:
+    """An open client of ``clocked_sim``, on the same fake clock."""
+    async with client_for(clocked_sim, clock=clock) as client:
+        yield client
+
+
 async def until(condition: Callable[[], bool], *, limit: int = 10_000) -> None:
     """Yield to the event loop until *condition* holds (bounded, no wall-clock wait)."""
     for _ in range(limit):

@@ -122,7 +122,7 @@ def test_generated_tables_match_the_code(site: Path) -> None:
     for page in sorted((ROOT / "docs").rglob("*.md")):
         text = page.read_text(encoding="utf-8")
         assert hooks.regenerate(text) == text, f"{page}: a generated table drifted from the code"
-    from wecom_kf_async._errors import errcode_markdown_table
+    from wecom_kf_async._errtable import errcode_markdown_table
 
     html = (site / "errors-and-retries" / "index.html").read_text(encoding="utf-8")
     for row in errcode_markdown_table().splitlines()[2:]:

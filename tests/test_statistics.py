@@ -71,8 +71,8 @@ async def test_corp_rows_one_per_day_in_date_order(kf: KfClient, sim: WeComSimul
 async def test_quiet_days_have_no_statistic(kf: KfClient, sim: WeComSimulator) -> None:
     """A day WeCom answers without a statistic is a row whose statistic is None."""
     start = TODAY - 31 * DAY
-    rows = await kf.statistics.corp(start, YESTERDAY)
-    quiet = [row for row in rows if sim.corp_statistic(None, row.stat_time) is None]
+    rows = await kf.statistics.corp(start, YESTERDAY, "wkSupport01")
+    quiet = [row for row in rows if sim.corp_statistic("wkSupport01", row.stat_time) is None]
     assert quiet, "the simulator leaves about one day in ten quiet"
     assert all(row.statistic is None for row in quiet)
     assert len(rows) == 31
@@ -86,10 +86,10 @@ async def test_day_timestamp_is_china_midnight() -> None:
 
 async def test_today_is_decided_in_china_time(kf: KfClient, sim: WeComSimulator) -> None:
     """At 22:13 UTC on Nov 14 it is Nov 15 in China: Nov 14 is yesterday, Nov 15 is refused."""
-    rows = await kf.statistics.corp(dt.date(2023, 11, 14), dt.date(2023, 11, 14))
+    rows = await kf.statistics.corp(dt.date(2023, 11, 14), dt.date(2023, 11, 14), "wkSupport01")
     assert [row.date for row in rows] == [dt.date(2023, 11, 14)]
     with pytest.raises(ValueError, match="before today"):
-        await kf.statistics.corp(dt.date(2023, 11, 14), dt.date(2023, 11, 15))
+        await kf.statistics.corp(dt.date(2023, 11, 14), dt.date(2023, 11, 15), "wkSupport01")
     assert sim.stats.calls[CORP] == 1
 
 
@@ -97,7 +97,7 @@ async def test_aware_datetimes_count_by_their_china_day(kf: KfClient) -> None:
     """20:00 UTC on Nov 1 is Nov 2 in China; a datetime in UTC+8 keeps its own day."""
     start = dt.datetime(2023, 11, 1, 20, 0, tzinfo=dt.UTC)
     end = dt.datetime(2023, 11, 3, 23, 59, tzinfo=CHINA_TZ)
-    rows = await kf.statistics.corp(start, end)
+    rows = await kf.statistics.corp(start, end, "wkSupport01")
     assert [row.date for row in rows] == [dt.date(2023, 11, 2), dt.date(2023, 11, 3)]
 
 
@@ -119,7 +119,7 @@ async def test_bad_ranges_are_refused_before_any_request(
 ) -> None:
     """Today, the future, over 180 days back, a reversed range or a naive datetime send nothing."""
     with pytest.raises(error, match=match):
-        await kf.statistics.corp(start, end)
+        await kf.statistics.corp(start, end, "wkSupport01")
     with pytest.raises(error, match=match):
         await kf.statistics.servicer("wkSupport01", start, end)
     assert requests_sent(sim) == 0
@@ -214,7 +214,7 @@ async def test_missing_and_stray_rows_are_mended(kf: KfClient, sim: WeComSimulat
         {**kept, "statistic": {"session_cnt": 8}},
     ]
     sim.script(CORP, [{"statistic_list": answer}])
-    rows = await kf.statistics.corp(start, start + 2 * DAY)
+    rows = await kf.statistics.corp(start, start + 2 * DAY, "wkSupport01")
     assert [row.date for row in rows] == [start, start + DAY, start + 2 * DAY]
     assert [row.statistic for row in rows] == [None, CorpMetrics(session_cnt=7), None]
 
@@ -241,20 +241,20 @@ async def test_bad_shapes_raise_invalid_response(
     """A row of the wrong JSON types is an InvalidResponseError naming the endpoint."""
     sim.script(CORP, [answer])
     with pytest.raises(InvalidResponseError, match=CORP):
-        await kf.statistics.corp(YESTERDAY, YESTERDAY)
+        await kf.statistics.corp(YESTERDAY, YESTERDAY, "wkSupport01")
 
 
 async def test_a_failed_chunk_fails_the_call(kf: KfClient, sim: WeComSimulator) -> None:
     """When one of several calls fails for good, the whole range raises that error."""
     sim.script(CORP, [0, 40058])
     with pytest.raises(InvalidRequestError):
-        await kf.statistics.corp(TODAY - 62 * DAY, YESTERDAY)
+        await kf.statistics.corp(TODAY - 62 * DAY, YESTERDAY, "wkSupport01")
 
 
 async def test_transient_errors_are_retried(kf: KfClient, sim: WeComSimulator) -> None:
     """A read: system busy and a 502 are retried, and the rows come back whole."""
     sim.script(CORP, [-1, "http502"])
-    rows = await kf.statistics.corp(YESTERDAY - DAY, YESTERDAY)
+    rows = await kf.statistics.corp(YESTERDAY - DAY, YESTERDAY, "wkSupport01")
     assert len(rows) == 2
     assert sim.stats.calls[CORP] == 3
 
@@ -283,8 +283,9 @@ async def raw(kf: KfClient, path: str, body: dict[str, Any]) -> InvalidRequestEr
 )
 async def test_simulator_checks_the_range(kf: KfClient, start: Any, end: Any, detail: str) -> None:
     """The simulator answers 40058 with a detail for each range WeCom's page rules out."""
-    for path, account in ((CORP, {}), (SERVICER, {"open_kfid": "wkSupport01"})):
-        error = await raw(kf, path, {**account, "start_time": start, "end_time": end})
+    for path in (CORP, SERVICER):
+        body = {"open_kfid": "wkSupport01", "start_time": start, "end_time": end}
+        error = await raw(kf, path, body)
         assert error.errcode == 40058
         assert detail in error.errmsg
 
@@ -292,7 +293,8 @@ async def test_simulator_checks_the_range(kf: KfClient, start: Any, end: Any, de
 async def test_simulator_31_days_in_one_call(kf: KfClient) -> None:
     """Exactly 31 days, both ends included, is one valid call."""
     start, end = day_timestamp(TODAY - 31 * DAY), day_timestamp(YESTERDAY)
-    answer = await kf.request("POST", CORP, json={"start_time": start, "end_time": end})
+    body = {"open_kfid": "wkSupport01", "start_time": start, "end_time": end}
+    answer = await kf.request("POST", CORP, json=body)
     assert len(answer["statistic_list"]) == 31
 
 
@@ -300,7 +302,8 @@ async def test_simulator_rounds_down_when_not_strict(kf: KfClient, sim: WeComSim
     """With strict_day_timestamps off, a time of day is rounded down to its day, as WeCom does."""
     sim.strict_day_timestamps = False
     noon = day_timestamp(YESTERDAY) + 12 * 3600
-    answer = await kf.request("POST", CORP, json={"start_time": noon, "end_time": noon})
+    body = {"open_kfid": "wkSupport01", "start_time": noon, "end_time": noon}
+    answer = await kf.request("POST", CORP, json=body)
     assert [row["stat_time"] for row in answer["statistic_list"]] == [day_timestamp(YESTERDAY)]
 
 
@@ -349,7 +352,9 @@ def test_cli_stats_corp_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
     """`stats corp --simulate` prints one flat JSON object per day, in date order."""
     end = china_today() - 2 * DAY
     start = end - 40 * DAY
-    status = main(["stats", "corp", "--simulate", "--from", str(start), "--to", str(end)])
+    status = main(
+        ["stats", "corp", demo_open_kfid(), "--simulate", "--from", str(start), "--to", str(end)]
+    )
     out, _ = capsys.readouterr()
     lines = [json.loads(line) for line in out.splitlines()]
     assert status == 0
@@ -386,7 +391,7 @@ def test_cli_stats_servicer_table(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_cli_stats_defaults_to_the_last_week(capsys: pytest.CaptureFixture[str]) -> None:
     """Without --from and --to, the seven days up to yesterday are shown."""
-    status = main(["stats", "corp", "--simulate", "--open-kfid", demo_open_kfid()])
+    status = main(["stats", "corp", demo_open_kfid(), "--simulate"])
     out, _ = capsys.readouterr()
     dates = [json.loads(line)["date"] for line in out.splitlines()]
     yesterday = china_today() - DAY
@@ -397,9 +402,17 @@ def test_cli_stats_defaults_to_the_last_week(capsys: pytest.CaptureFixture[str])
 @pytest.mark.parametrize(
     ("args", "status", "message"),
     [
-        (["stats", "corp", "--simulate", "--from", "2023-13-01"], 2, "YYYY-MM-DD"),
-        (["stats", "corp", "--simulate", "--from", "2023-11-02", "--to", "2023-11-01"], 2, "after"),
-        (["stats", "corp", "--simulate", "--from", "2000-01-01", "--to", "2000-01-02"], 2, "180"),
+        (["stats", "corp", "wk1", "--simulate", "--from", "2023-13-01"], 2, "YYYY-MM-DD"),
+        (
+            ["stats", "corp", "wk1", "--simulate", "--from", "2023-11-02", "--to", "2023-11-01"],
+            2,
+            "after",
+        ),
+        (
+            ["stats", "corp", "wk1", "--simulate", "--from", "2000-01-01", "--to", "2000-01-02"],
+            2,
+            "180",
+        ),
         (["stats", "servicer", "wkNobody", "--simulate"], 1, "95004"),
     ],
 )

@@ -10,6 +10,9 @@ DEFAULT_BASE_URL: Final = "https://qyapi.weixin.qq.com"
 #: ``customer/batchget`` accepts 1 to 100 ids per call.
 BATCHGET_MAX_IDS: Final = 100
 
+#: KF accounts one corp may have (page 96404: "目前一家企业最多可添加5000个客服账号").
+MAX_ACCOUNTS_PER_CORP: Final = 5000
+
 #: Requests in flight at once for one client.
 DEFAULT_MAX_CONCURRENCY: Final = 20
 

@@ -90,8 +90,8 @@ class Endpoint:
 _I, _K, _U = Safety.IDEMPOTENT, Safety.KEYED, Safety.UNSAFE
 
 #: WeCom's answer to a msgid used before in the account: on a retry with the same
-#: msgid, the first try went out. (No code is documented; 95010 is the simulator's,
-#: unverified: change it here when WeCom's is known.)
+#: msgid, the first try went out. (No code is documented; 95010 is invented, marked
+#: so in the errcode table: change it there and here when WeCom's is known.)
 _MSGID_USED = frozenset({95010})
 
 _SENT_CHECK = "watch for a msg_send_fail event naming this msgid; the message went out at most once"
@@ -100,26 +100,36 @@ _ROWS = (
     Endpoint(path="gettoken", doc_page=91039, method="GET", authed=False, summary="access token"),
     Endpoint(
         path="kf/account/add",
+        doc_page=96404,
         safety=_U,
         check="list the accounts (kf.accounts.list()) and look for the name before adding it again",
         summary="create a KF account",
     ),
     Endpoint(
         path="kf/account/del",
+        doc_page=94689,
         safety=_I,
         already_done=frozenset({95004}),
         summary="delete a KF account",
     ),
-    Endpoint(path="kf/account/update", safety=_I, summary="rename, new avatar"),
-    Endpoint(path="kf/account/list", summary="list KF accounts (paged)"),
+    Endpoint(path="kf/account/update", doc_page=94690, safety=_I, summary="rename, new avatar"),
+    Endpoint(path="kf/account/list", doc_page=94661, summary="list KF accounts (paged)"),
     Endpoint(
         path="kf/add_contact_way",
+        doc_page=96416,
         safety=_I,
         summary="contact link of an account (a repeat makes another link)",
     ),
     Endpoint(path="kf/servicer/add", safety=_I, summary="add servicers to an account"),
-    Endpoint(path="kf/servicer/del", safety=_I, summary="remove servicers from an account"),
-    Endpoint(path="kf/servicer/list", method="GET", summary="servicers of an account"),
+    Endpoint(
+        path="kf/servicer/del",
+        doc_page=96419,
+        safety=_I,
+        summary="remove servicers from an account",
+    ),
+    Endpoint(
+        path="kf/servicer/list", doc_page=96420, method="GET", summary="servicers of an account"
+    ),
     Endpoint(path="kf/service_state/get", doc_page=94698, summary="session state"),
     Endpoint(
         path="kf/service_state/trans",
@@ -131,6 +141,7 @@ _ROWS = (
     Endpoint(path="kf/customer/batchget", doc_page=95149, summary="customers by external_userid"),
     Endpoint(
         path="kf/customer/get_upgrade_service_config",
+        doc_page=96422,
         method="GET",
         summary="members and group chats that upgrade service may recommend",
     ),
@@ -149,10 +160,15 @@ _ROWS = (
         method="GET",
         summary="corp qualification (unverified page)",
     ),
-    Endpoint(path="kf/get_corp_statistic", summary="daily statistics of the corp"),
-    Endpoint(path="kf/get_servicer_statistic", summary="daily statistics per servicer"),
+    Endpoint(
+        path="kf/get_corp_statistic", doc_page=37457, summary="daily statistics of an account"
+    ),
+    Endpoint(
+        path="kf/get_servicer_statistic", doc_page=37469, summary="daily statistics per servicer"
+    ),
     Endpoint(
         path="media/upload",
+        doc_page=96484,
         safety=_I,
         summary="upload temporary media (a repeat makes another media id)",
     ),
@@ -173,10 +189,11 @@ _ROWS = (
     ),
     Endpoint(
         path="kf/send_msg_on_event",
+        doc_page=96428,
         safety=_K,
         already_done=_MSGID_USED,
         check=_SENT_CHECK,
-        summary="answer an event code (welcome, end of session)",
+        summary="answer an event code (welcome, queue, pick-up, end of session)",
     ),
 )
 

@@ -5,26 +5,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from ._errcodes import (
-    ERRCODE_MEANINGS,
-    ERRCODE_TABLE,
-    Disposition,
-    ErrorCategory,
-    category_for,
-    disposition_for,
-)
-
-if TYPE_CHECKING:
-    from .models.servicers import ServicerResult
+from ._errcodes import Disposition, ErrorCategory, category_for, disposition_for
 
 __all__ = [
+    "CATEGORY_CLASS",
     "AccessTokenError",
     "BatchGetError",
     "ConfigurationError",
     "ConversationEndedError",
     "EventCodeError",
+    "FailedItem",
     "InvalidRequestError",
     "InvalidResponseError",
     "InvalidSyncTokenError",
@@ -178,8 +170,9 @@ class ConversationEndedError(KfStateError):
 class EventCodeError(KfStateError):
     """The event code of ``send_msg_on_event`` has expired or was used already.
 
-    A ``welcome_code`` lives 20 seconds and serves one message; a ``msg_code`` from
-    a session change lives longer but also serves one.
+    Each code serves one message: a welcome or end code within 20 seconds, a queue
+    or pick-up code within 48 hours (page 96428). WeCom documents no errcode for
+    this; the table's 41050 is borrowed (marked invented).
     """
 
 
@@ -198,7 +191,7 @@ class SyncCursorError(KfStateError):
     """
 
 
-_CATEGORY_CLASS: Mapping[ErrorCategory, type[WeComError]] = MappingProxyType(
+CATEGORY_CLASS: Mapping[ErrorCategory, type[WeComError]] = MappingProxyType(
     {
         ErrorCategory.BUSY: ServerBusyError,
         ErrorCategory.TOKEN: AccessTokenError,
@@ -218,28 +211,9 @@ _CATEGORY_CLASS: Mapping[ErrorCategory, type[WeComError]] = MappingProxyType(
 )
 
 
-def errcode_markdown_table() -> str:
-    """The errcode table as Markdown, as the docs show it (rendered from ``ERRCODE_TABLE``)."""
-    lines = [
-        "| errcode | meaning | disposition | raises | retryable |",
-        "|---|---|---|---|---|",
-    ]
-    rows: list[tuple[int | None, Disposition, ErrorCategory, str]] = [
-        (code, *ERRCODE_TABLE[code], ERRCODE_MEANINGS[code]) for code in sorted(ERRCODE_TABLE)
-    ]
-    rows.append((None, Disposition.FAIL, ErrorCategory.OTHER, "any code not listed"))
-    for code, disposition, category, meaning in rows:
-        retryable = "yes" if disposition in (Disposition.RETRY, Disposition.THROTTLE) else "no"
-        lines.append(
-            f"| {'any other' if code is None else code} | {meaning} | `{disposition.name}` | "
-            f"`{_CATEGORY_CLASS[category].__name__}` | {retryable} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
 def error_for(errcode: int, errmsg: str, *, path: str | None = None) -> WeComError:
     """Build the exception of the right class for *errcode*."""
-    return _CATEGORY_CLASS[category_for(errcode)](errcode, errmsg, path=path)
+    return CATEGORY_CLASS[category_for(errcode)](errcode, errmsg, path=path)
 
 
 class TransportError(KfError):
@@ -388,6 +362,24 @@ class BatchGetError(KfError):
         self.failed = dict(failed)
 
 
+class FailedItem(Protocol):
+    """One failed item of a per-item answer (a servicer result): what its error names."""
+
+    @property
+    def errcode(self) -> int:
+        """WeCom's errcode for the item."""
+        ...
+
+    @property
+    def errmsg(self) -> str:
+        """WeCom's message for the item."""
+        ...
+
+    def describe(self) -> str:
+        """The item in words, e.g. ``userid 'zhangsan'``."""
+        ...
+
+
 class ServicerError(KfError):
     """Some users or departments of a ``servicer/add`` or ``servicer/del`` call failed.
 
@@ -399,7 +391,7 @@ class ServicerError(KfError):
     #: Items the message names before it says how many more there are.
     _LISTED = 10
 
-    def __init__(self, failed: Sequence[ServicerResult], *, path: str | None = None) -> None:
+    def __init__(self, failed: Sequence[FailedItem], *, path: str | None = None) -> None:
         items = [_servicer_item(result) for result in failed[: self._LISTED]]
         more = len(failed) - len(items)
         listed = ", ".join(items) + (f" and {more} more" if more > 0 else "")
@@ -411,7 +403,7 @@ class ServicerError(KfError):
         self.failed = list(failed)
 
 
-def _servicer_item(result: ServicerResult) -> str:
+def _servicer_item(result: FailedItem) -> str:
     """``userid 'x' (errcode 60111: userid not found)``, the message cut short."""
     message = _short(result.errmsg)[:60]
     return f"{result.describe()} (errcode {result.errcode}: {message})"

@@ -15,7 +15,7 @@ from typing import Any
 
 def _generators() -> dict[str, Callable[[], str]]:
     from wecom_kf_async._endpoints import markdown_table
-    from wecom_kf_async._errors import errcode_markdown_table
+    from wecom_kf_async._errtable import errcode_markdown_table
 
     return {"endpoint-table": markdown_table, "errcode-table": errcode_markdown_table}
 

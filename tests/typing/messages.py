@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from wecom_kf_async import KfClient
 from wecom_kf_async.messages.builders import (
     EVENT_MSGTYPES,
+    CaLink,
     Click,
     File,
     Image,
@@ -24,6 +26,7 @@ from wecom_kf_async.messages.builders import (
     Voice,
 )
 from wecom_kf_async.models import (
+    EVENT_CODE_RULES,
     EVENT_TYPES,
     MESSAGE_TYPES,
     BusinessCardMessage,
@@ -33,12 +36,16 @@ from wecom_kf_async.models import (
     ChannelsSubType,
     EnterSessionEvent,
     Event,
+    EventCode,
+    EventCodeRule,
+    EventCodeScene,
     FailType,
     FileMessage,
     ImageMessage,
     KfMessage,
     LinkMessage,
     LocationMessage,
+    MeetingMessage,
     MergedMsgItem,
     MergedMsgMessage,
     Message,
@@ -51,8 +58,10 @@ from wecom_kf_async.models import (
     ReceptionStatus,
     RejectCustomerMsgSwitchChangeEvent,
     RejectSwitch,
+    ScheduleMessage,
     ServicerRecallMsgEvent,
     ServicerStatusChangeEvent,
+    ServiceState,
     SessionChangeType,
     SessionStatusChangeEvent,
     StopType,
@@ -208,3 +217,27 @@ def builders(media_id: str) -> list[Sendable]:
         on_event: bool = kind in EVENT_MSGTYPES
         del body, on_event
     return sendable
+
+
+async def event_codes_and_new_types(kf: KfClient, open_kfid: str, msg: KfMessage) -> list[str]:
+    """EventCode is a str with a scene; send_on_event takes codes and events; new types."""
+    sent: list[str] = []
+    code: EventCode | None = await kf.sessions.transfer(open_kfid, "wm1", ServiceState.QUEUED)
+    if code is not None:
+        scene: EventCodeScene | None = code.scene
+        rule: EventCodeRule | None = code.rule
+        lifetime: float = EVENT_CODE_RULES[EventCodeScene.QUEUED].lifetime
+        print(scene, rule, lifetime)
+        sent.append(await kf.messages.send_on_event(code, Text("queued")))
+    if isinstance(msg, EnterSessionEvent):
+        welcome: EventCode | None = msg.event_code
+        sent.append(await kf.messages.send_on_event(msg, Text("hi")))
+        print(welcome)
+    if isinstance(msg, MeetingMessage):
+        meeting: dict[str, Any] = msg.meeting
+        print(meeting)
+    if isinstance(msg, ScheduleMessage):
+        schedule: dict[str, Any] = msg.schedule
+        print(schedule)
+    sent.append(await kf.messages.send("wm1", open_kfid, CaLink("https://work.weixin.qq.com/ca/x")))
+    return sent

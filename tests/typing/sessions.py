@@ -43,7 +43,7 @@ async def move_to_servicer(kf: KfClient, open_kfid: str, external_userid: str) -
 
 
 async def end_and_queue(kf: KfClient, open_kfid: str, external_userid: str) -> list[str | None]:
-    codes = [
+    codes: list[str | None] = [
         await kf.sessions.transfer(open_kfid, external_userid, ServiceState.QUEUED),
         await kf.sessions.transfer(open_kfid, external_userid, 4, current=ServiceState.SERVICER),
     ]

@@ -33,7 +33,7 @@ async def pushing(sim: WeComSimulator, open_kfid: str) -> list[CallbackPush]:
     repeats: list[CallbackPush] = await sim.repeat_callback(push, times=3)
     repeats += await sim.repeat_callback(push)
     sim.customer_says(open_kfid, "wmcustomer", {"msgtype": "text", "text": {"content": "hi"}})
-    code: str = sim.customer_enters(open_kfid, "wmcustomer", scene="ad")
+    code: str | None = sim.customer_enters(open_kfid, "wmcustomer", scene="ad")
     drained: list[CallbackPush] = await sim.drain_callbacks()
     recorded: list[CallbackPush] = sim.callbacks
     print(status, answer, error, query, xml, token, attempt, ok, code)

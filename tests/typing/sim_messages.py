@@ -26,14 +26,15 @@ def seeding() -> list[str]:
         sim.servicer_says(kfid, "wmcustomer", "zhangsan", _Text()),
         sim.add_event(kfid, "wmcustomer", "msg_send_fail", fail_msgid="m1", fail_type=4),
         sim.add_event(kfid, None, "servicer_status_change", servicer_userid="zhangsan", status=2),
-        sim.customer_enters(
-            kfid,
-            "wmcustomer",
-            scene="ad",
-            scene_param="x=1",
-            wechat_channels={"nickname": "Shop", "scene": 1},
-        ),
     ]
+    welcome: str | None = sim.customer_enters(
+        kfid,
+        "wmcustomer",
+        scene="ad",
+        scene_param="x=1",
+        wechat_channels={"nickname": "Shop", "scene": 1},
+    )
+    ids.append(welcome or "")
     first: int = sim.fill(
         kfid,
         1_000_000,

@@ -23,7 +23,7 @@ from wecom_kf_async.testing import WeComSimulator
 
 async def statistics(kf: KfClient, open_kfid: str) -> list[float]:
     start, end = dt.date(2026, 11, 1), dt.date(2026, 11, 20)
-    rows: list[CorpStatistic] = await kf.statistics.corp(start, end, open_kfid=None)
+    rows: list[CorpStatistic] = await kf.statistics.corp(start, end, open_kfid)
     rows += await kf.statistics.corp(start, end, open_kfid=open_kfid)
     aware = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
     servicer: list[ServicerStatistic] = await kf.statistics.servicer(open_kfid, aware, end)

@@ -24,7 +24,7 @@ def register(commands: Commands) -> None:
     """Add ``stats`` to *commands*."""
     stats = commands.add_parser(
         "stats",
-        help="daily statistics of the corp, an account or its servicers",
+        help="daily statistics of an account or of its servicers",
         description="Print one row per day (China time): JSON lines, or a table with "
         "--format table. WeCom answers for yesterday back to 180 days ago; longer "
         "ranges than 31 days are fetched in several calls.",
@@ -33,16 +33,12 @@ def register(commands: Commands) -> None:
 
     corp = groups.add_parser(
         "corp",
-        help="statistics of the corp, or of one account (get_corp_statistic)",
-        description="Daily statistics of the corp, or of one KF account with --open-kfid.",
+        help="the summary statistics of one account (get_corp_statistic)",
+        description="Daily summary statistics of one KF account (WeCom requires the "
+        "account, page 37457).",
     )
+    corp.add_argument("open_kfid", metavar="OPEN_KFID", help="the KF account")
     _add_range(corp)
-    corp.add_argument(
-        "--open-kfid",
-        default=None,
-        metavar="ID",
-        help="one KF account (default: none, the corp as a whole)",
-    )
     add_client_options(corp)
     corp.set_defaults(run=_run_corp, check=_check_range)
 
@@ -119,7 +115,7 @@ def _flat(
 
 
 async def _run_corp(args: argparse.Namespace, kf: KfClient) -> int:
-    rows = await kf.statistics.corp(args.start_day, args.end_day, open_kfid=args.open_kfid)
+    rows = await kf.statistics.corp(args.start_day, args.end_day, args.open_kfid)
     flat, columns = _flat(rows, CorpMetrics)
     emit(flat, args.format, columns)
     return 0

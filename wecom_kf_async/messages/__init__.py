@@ -5,6 +5,7 @@ Every public name is also exported from :mod:`wecom_kf_async`.
 
 from .builders import (
     EVENT_MSGTYPES,
+    CaLink,
     Click,
     File,
     Image,
@@ -34,6 +35,7 @@ __all__ = [
     "DEFAULT_DEDUP_WINDOW",
     "DEFAULT_MAX_STALLED_PAGES",
     "EVENT_MSGTYPES",
+    "CaLink",
     "Click",
     "CursorLease",
     "CursorStore",

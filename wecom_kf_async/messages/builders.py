@@ -60,6 +60,7 @@ __all__ = [
     "MAX_TEXT_BYTES",
     "MAX_URL_BYTES",
     "MAX_VIEW_CONTENT_BYTES",
+    "CaLink",
     "Click",
     "File",
     "Image",
@@ -222,6 +223,23 @@ class Location:
                 "longitude": self.longitude,
             }
         )
+
+
+@attrs.frozen
+class CaLink:
+    """A customer-acquisition link (获客链接): ``CaLink(link_url)``.
+
+    ``link_url`` is a link made with WeCom's customer-acquisition assistant, an
+    http(s) URL such as ``https://work.weixin.qq.com/ca/...``. Page 96427 lists the
+    message; the field name comes from SDK transcriptions (**unverified**).
+    """
+
+    msgtype: ClassVar[str] = "ca_link"
+    link_url: str = attrs.field(validator=is_url("CaLink.link_url"))
+
+    def body(self) -> dict[str, Any]:
+        """``{"link_url"}``."""
+        return {"link_url": self.link_url}
 
 
 # -- menus -------------------------------------------------------------------------

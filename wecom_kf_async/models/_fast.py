@@ -16,6 +16,7 @@ annotation                          accepted JSON (anything else is malformed)
 ``SomeIntEnum | int``               an integer: the member, or the plain int
 an attrs class                      an object, built inline if compiled here
 ``tuple[AttrsClass, ...]``          an array of such objects
+``dict[str, Any]``                  an object, kept as sent (a body with no known fields)
 ``X | None`` (default ``None``)     the same, or absent / ``null``
 ==================================  ============================================
 
@@ -128,6 +129,8 @@ def _check(kind: Any, var: str, path: str, ns: dict[str, Any]) -> list[str]:
             f"if type({var}) is not str and type({var}) is not int:",
             "    " + bad.format("'a string or an integer'"),
         ]
+    if kind is dict:
+        return [f"if type({var}) is not dict: " + bad.format("'an object'")]
     if kind is datetime:
         return [
             f"if type({var}) is not int: " + bad.format("'epoch seconds (an integer)'"),
@@ -181,6 +184,8 @@ def _kind(annotation: Any, where: str) -> tuple[Any, bool]:
                 return ("tuple", item), nullable
         if only in (str, int, float, datetime) or attrs.has(only):
             return only, nullable
+        if typing.get_origin(only) is dict:
+            return dict, nullable
     if len(members) == 2 and int in members:
         other = members[0] if members[1] is int else members[1]
         if other is str:

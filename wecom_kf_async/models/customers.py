@@ -25,7 +25,8 @@ __all__ = [
 
 
 class Gender(enum.IntEnum):
-    """A customer's gender as WeCom reports it (third-party apps always get 0)."""
+    """A customer's gender as WeCom reports it (third-party and agency-built apps always
+    get 0, page 96429)."""
 
     UNKNOWN = 0
     MALE = 1
@@ -68,10 +69,11 @@ class EnterSessionContext:
 class Customer:
     """One WeChat customer, as ``customer/batchget`` returns it.
 
-    ``avatar`` and ``unionid`` are absent for third-party apps (``gender`` is then
-    always 0); ``enter_session_context`` only comes with
-    ``need_enter_session_context=True``. The ``repr`` shows the ``external_userid``
-    and withholds the nickname, avatar, gender and unionid.
+    ``avatar`` is absent for third-party and agency-built apps, whose ``gender`` is
+    always 0 (page 96429); third-party apps get no ``unionid`` either.
+    ``enter_session_context`` only comes with ``need_enter_session_context=True``.
+    The ``repr`` shows the ``external_userid`` and withholds the nickname, avatar,
+    gender and unionid.
     """
 
     external_userid: str

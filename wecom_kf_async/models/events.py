@@ -20,6 +20,7 @@ import attrs
 from ._fast import compile_hook
 from ._kf import Event, KfMessage, withheld
 from .customers import WechatChannels
+from .event_codes import EventCode, EventCodeScene, scene_of_change
 from .servicers import StopType
 
 __all__ = [
@@ -99,8 +100,10 @@ class RejectSwitch(enum.IntEnum):
 class EnterSessionEvent(Event):
     """``enter_session``: a customer opened the chat (from a contact link, Channels, ...).
 
-    ``welcome_code`` (20 s) answers with ``send_msg_on_event``; it is only present
-    when WeCom lets the app greet (no native greeting, none sent in 48 hours).
+    ``welcome_code`` answers with ``send_msg_on_event`` (one text or menu, within 20
+    seconds, whatever the session's state). It is present only when the customer has
+    received no welcome message in the past 48 hours and has not written to the
+    account (page 96428). :attr:`event_code` is the code with its scene.
     """
 
     event_type: str = "enter_session"
@@ -112,6 +115,12 @@ class EnterSessionEvent(Event):
     welcome_code: str | None = attrs.field(default=None, repr=withheld)
     #: The WeChat Channels account the customer came from.
     wechat_channels: WechatChannels | None = None
+
+    @property
+    def event_code(self) -> EventCode | None:
+        """``welcome_code`` as an :class:`EventCode` of the enter scene (``None`` if absent)."""
+        code = self.welcome_code
+        return None if not code else EventCode(code, EventCodeScene.ENTER_SESSION)
 
 
 @attrs.frozen(kw_only=True)
@@ -140,7 +149,10 @@ class ServicerStatusChangeEvent(Event):
 class SessionStatusChangeEvent(Event):
     """``session_status_change``: a session was picked, transferred, ended or re-opened.
 
-    ``msg_code`` answers with ``send_msg_on_event`` (a transfer or end notice).
+    A pick from the pool (1) carries a ``msg_code`` for one text message (48 hours,
+    while the servicer has the session); an end (3) one for a text or menu (20
+    seconds, while the session stays ended). A transfer (2) and a re-open (4) carry
+    none (page 96428). :attr:`event_code` is the code with its scene.
     """
 
     event_type: str = "session_status_change"
@@ -152,6 +164,12 @@ class SessionStatusChangeEvent(Event):
     new_servicer_userid: str | None = None
     #: The code for one message with ``send_msg_on_event``.
     msg_code: str | None = attrs.field(default=None, repr=withheld)
+
+    @property
+    def event_code(self) -> EventCode | None:
+        """``msg_code`` as an :class:`EventCode` (scene ``None`` for an undocumented change)."""
+        code = self.msg_code
+        return None if not code else EventCode(code, scene_of_change(self.change_type))
 
 
 @attrs.frozen(kw_only=True)

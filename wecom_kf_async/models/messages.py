@@ -26,7 +26,7 @@ import attrs
 from .._constants import LOGGER_NAME
 from ._converter import converter
 from ._fast import Malformed, compile_hook, hook_of
-from ._kf import Event, KfMessage, Message, Origin, UnknownEvent, UnknownMessage
+from ._kf import Event, KfMessage, Message, Origin, UnknownEvent, UnknownMessage, _raw_repr
 from .events import EVENT_TYPES
 from .message_bodies import (
     BusinessCardBody,
@@ -55,12 +55,14 @@ __all__ = [
     "KfMessage",
     "LinkMessage",
     "LocationMessage",
+    "MeetingMessage",
     "MergedMsgMessage",
     "Message",
     "MiniProgramMessage",
     "MsgMenuMessage",
     "NoteMessage",
     "Origin",
+    "ScheduleMessage",
     "TextMessage",
     "UnknownEvent",
     "UnknownMessage",
@@ -193,6 +195,28 @@ class NoteMessage(Message):
     note: NoteBody = attrs.field(default=NoteBody())
 
 
+@attrs.frozen(kw_only=True)
+class MeetingMessage(Message):
+    """``meeting`` (会议消息, page 94699): ``msg.meeting`` is the body as sent (a dict).
+
+    Its fields were not read, so none is typed; the msgtype name is **unverified**.
+    """
+
+    msgtype: str = "meeting"
+    meeting: dict[str, Any] = attrs.field(repr=_raw_repr, hash=False)
+
+
+@attrs.frozen(kw_only=True)
+class ScheduleMessage(Message):
+    """``schedule`` (日程消息, page 94699): ``msg.schedule`` is the body as sent (a dict).
+
+    As :class:`MeetingMessage`, no field is typed; the msgtype name is **unverified**.
+    """
+
+    msgtype: str = "schedule"
+    schedule: dict[str, Any] = attrs.field(repr=_raw_repr, hash=False)
+
+
 #: Each message class by its ``msgtype`` (read-only).
 MESSAGE_TYPES: Mapping[str, type[Message]] = MappingProxyType(
     {
@@ -213,6 +237,8 @@ MESSAGE_TYPES: Mapping[str, type[Message]] = MappingProxyType(
             MergedMsgMessage,
             ChannelsMessage,
             NoteMessage,
+            MeetingMessage,
+            ScheduleMessage,
         )
     }
 )

@@ -95,8 +95,9 @@ class TransferAnswer:
     """What ``service_state/trans`` answers (besides errcode/errmsg).
 
     ``msg_code`` comes when the move first puts the session in QUEUED or SERVICER
-    (a code for a greeting) or ENDED (a code for a closing message); use it with
-    ``send_msg_on_event``. An empty string is read as ``None``.
+    or ends it; a move from one servicer to another gets none. Its scene and rules
+    are in :mod:`~wecom_kf_async.models.event_codes` (page 96428). An empty string
+    is read as ``None``.
     """
 
     msg_code: str | None = attrs.field(default=None, repr=withheld)

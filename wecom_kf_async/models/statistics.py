@@ -25,9 +25,9 @@ def _day_of(stat_time: int) -> dt.date:
 
 @attrs.frozen(kw_only=True)
 class CorpMetrics:
-    """One day of a KF account (or of the whole corp), from ``get_corp_statistic``.
+    """One day of a KF account, from ``get_corp_statistic``.
 
-    Fields as WeCom names them (page 95489). Every field may be missing: WeCom
+    Fields as WeCom names them (page 37457). Every field may be missing: WeCom
     leaves out what it could not compute (``ai_knowledge_hit_rate`` without a
     knowledge base, for instance). Rates are shares between 0 and 1.
     """
@@ -54,7 +54,7 @@ class CorpMetrics:
 class ServicerMetrics:
     """One day of one servicer (or of one account), from ``get_servicer_statistic``.
 
-    Fields as WeCom names them (page 95490; ``satisfaction_investgate_cnt`` is
+    Fields as WeCom names them (page 37469; ``satisfaction_investgate_cnt`` is
     WeCom's spelling). Every field may be missing: WeCom leaves out a rate it could
     not compute (no customer wrote to a servicer, no satisfaction survey answered).
     Rates are shares between 0 and 1.

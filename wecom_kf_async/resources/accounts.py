@@ -7,11 +7,12 @@ from typing import Any, Final
 from urllib.parse import quote, urlsplit
 
 from .. import _checks
+from .._constants import MAX_ACCOUNTS_PER_CORP
 from .._endpoints import ENDPOINTS
 from ..models import Account, AddedAccount, ContactWay, structure
 from ._base import Resource
 
-__all__ = ["ACCOUNT_LIST_PAGE", "AccountsAPI"]
+__all__ = ["ACCOUNT_LIST_PAGE", "MAX_ACCOUNTS_PER_CORP", "AccountsAPI"]
 
 ACCOUNT_ADD = ENDPOINTS["kf/account/add"]
 ACCOUNT_DEL = ENDPOINTS["kf/account/del"]
@@ -30,7 +31,8 @@ class AccountsAPI(Resource):
     could create a second account): it raises
     :class:`~wecom_kf_async.OutcomeUnknownError`. ``update``, ``delete`` and
     ``contact_url`` are retried; a retried ``delete`` answered 95004 ("no such
-    account") counts as done.
+    account") counts as done. A corp has at most :data:`MAX_ACCOUNTS_PER_CORP`
+    (5,000) accounts (page 96404); WeCom documents no errcode for one more.
     """
 
     async def add(self, name: str, media_id: str) -> str:

@@ -17,7 +17,15 @@ from ..instrumentation.events import StreamStalled, SyncPageTaken
 from ..messages.builders import EVENT_MSGTYPES, Sendable
 from ..messages.cursors import CursorStore, InMemoryCursorStore
 from ..messages.stream import DEFAULT_DEDUP_WINDOW, DEFAULT_MAX_STALLED_PAGES, MessageStream
-from ..models import SyncPage, structure_messages
+from ..models import (
+    EVENT_CODE_RULES,
+    EnterSessionEvent,
+    EventCode,
+    EventCodeScene,
+    SessionStatusChangeEvent,
+    SyncPage,
+    structure_messages,
+)
 from ._base import Resource
 
 __all__ = ["MAX_SYNC_LIMIT", "MessagesAPI", "new_msgid"]
@@ -234,28 +242,53 @@ class MessagesAPI(Resource):
         }
         return await self._send(SEND_MSG, body, message, msgid)
 
-    async def send_on_event(self, code: str, message: Sendable, *, msgid: str | None = None) -> str:
-        """Answer an event with its code (a welcome message, a closing message); return the msgid.
+    async def send_on_event(
+        self,
+        code: str | EventCode | EnterSessionEvent | SessionStatusChangeEvent,
+        message: Sendable,
+        *,
+        msgid: str | None = None,
+    ) -> str:
+        """Answer an event with its code (a welcome, a queue notice, a goodbye); return the msgid.
 
-        Only text and menu messages are accepted here. A code serves one message:
-        a ``welcome_code`` lives 20 seconds, a ``msg_code`` longer.
+        A code serves one message, in its scene's time (page 96428): a welcome code
+        and an end code 20 seconds, a queue code and a pick-up code 48 hours. The
+        welcome and end codes take a text or a menu, the queue and pick-up codes a
+        text only; and except for a welcome, WeCom takes the message only while the
+        session is still in the state the code came from.
 
         Args:
-            code: ``EnterSessionEvent.welcome_code``, or a ``msg_code`` from a
-                session change.
-            message: ``Text(...)`` or ``Menu(...)``.
+            code: The code: an :class:`EventCode` (``kf.sessions.transfer`` returns
+                one), the event itself (an ``EnterSessionEvent`` or a
+                ``SessionStatusChangeEvent``), or the plain string. With a plain
+                string the scene is not known, and only WeCom can refuse a menu.
+            message: ``Text(...)``, or ``Menu(...)`` where the scene takes one.
             msgid: Your id for the message (see :meth:`send`).
 
         Raises:
+            ValueError: A message the scene does not take, or an event without a
+                code; nothing is sent.
             EventCodeError: The code expired or was used.
             SendOutcomeUnknownError: See :meth:`send`.
         """
+        plain, scene = _event_code(code)
         if isinstance(message, Sendable) and message.msgtype not in EVENT_MSGTYPES:
             raise ValueError(
                 f"send_on_event takes only {', '.join(sorted(EVENT_MSGTYPES))} messages, "
                 f"not {message.msgtype}"
             )
-        body = {"code": _checks.text("code", code, max_bytes=_checks.MAX_EVENT_CODE_BYTES)}
+        rule = None if scene is None else EVENT_CODE_RULES[scene]
+        if (
+            rule is not None
+            and isinstance(message, Sendable)
+            and message.msgtype not in rule.msgtypes
+        ):
+            raise ValueError(
+                f"a code of the {rule.scene.value} scene takes only "
+                f"{', '.join(sorted(rule.msgtypes))} messages, not {message.msgtype} "
+                f"(page {rule.doc_page})"
+            )
+        body = {"code": _checks.text("code", plain, max_bytes=_checks.MAX_EVENT_CODE_BYTES)}
         return await self._send(SEND_MSG_ON_EVENT, body, message, msgid)
 
     async def _send(
@@ -275,6 +308,21 @@ class MessagesAPI(Resource):
                 endpoint.path, exc.check, msgid=key, reason=exc.reason
             ) from exc.__cause__
         return key
+
+
+def _event_code(
+    code: str | EnterSessionEvent | SessionStatusChangeEvent,
+) -> tuple[str, EventCodeScene | None]:
+    """The plain code and its scene (``None`` when not known) of what ``send_on_event`` got."""
+    if isinstance(code, EnterSessionEvent | SessionStatusChangeEvent):
+        typed = code.event_code
+        if typed is None:
+            field = "welcome_code" if isinstance(code, EnterSessionEvent) else "msg_code"
+            raise ValueError(f"this {code.event_type} event carries no {field} to answer with")
+        return str(typed), typed.scene
+    if isinstance(code, EventCode):
+        return str(code), code.scene
+    return code, None
 
 
 def _check_page(data: dict[str, Any]) -> None:

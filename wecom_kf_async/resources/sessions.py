@@ -6,12 +6,14 @@ from .. import _checks
 from .._endpoints import ENDPOINTS
 from ..models import (
     ALLOWED_TRANSFERS,
+    EventCode,
     ServiceState,
     SessionState,
     TransferAnswer,
     structure,
     transfer_allowed,
 )
+from ..models.event_codes import scene_of_transfer
 from ._base import Resource
 
 __all__ = ["SessionsAPI", "check_transfer"]
@@ -129,7 +131,7 @@ class SessionsAPI(Resource):
         *,
         servicer_userid: str | None = None,
         current: ServiceState | SessionState | None = None,
-    ) -> str | None:
+    ) -> EventCode | None:
         """Move a session: to the queue, to a servicer, or end it.
 
         Pass ``current`` (what :meth:`get_state` answered, or a state) to have a move
@@ -160,9 +162,13 @@ class SessionsAPI(Resource):
                 WeCom.
 
         Returns:
-            ``msg_code``, to answer with ``send_msg_on_event`` (a greeting when the
-            session first reaches QUEUED or SERVICER, a closing message for ENDED),
-            or ``None`` when WeCom gives none.
+            ``msg_code`` as an :class:`~wecom_kf_async.EventCode` (a ``str`` that
+            knows its scene), to answer with ``send_on_event``: a queue notice when
+            the session first reaches QUEUED (text, 48 hours), a message when it
+            first reaches SERVICER (text, 48 hours), a goodbye for ENDED (text or
+            menu, 20 seconds); each only while the session stays in that state
+            (page 96428). ``None`` when WeCom gives none: a move from one servicer
+            to another hands out no code.
 
         Raises:
             TypeError: An argument of the wrong type (nothing is sent).
@@ -185,4 +191,5 @@ class SessionsAPI(Resource):
         if servicer is not None:
             body["servicer_userid"] = servicer
         data = await self._call(SERVICE_STATE_TRANS, body)
-        return structure(data, TransferAnswer, path=SERVICE_STATE_TRANS.path).msg_code
+        code = structure(data, TransferAnswer, path=SERVICE_STATE_TRANS.path).msg_code
+        return None if code is None else EventCode(code, scene_of_transfer(target))

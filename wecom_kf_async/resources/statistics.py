@@ -3,7 +3,9 @@
 WeCom counts days in China time (UTC+8) and takes a day as the epoch seconds of
 its midnight there. It answers only for past days (yesterday back to 180 days
 ago) and at most :data:`STATISTIC_MAX_SPAN_DAYS` days per call, so a longer range
-is split into several calls and the rows put back together, one per day.
+is split into several calls and the rows put back together, one per day (pages
+37457 and 37469). Sessions managed through the API have no statistics before
+:data:`STATISTICS_FIRST_DAY`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ..models import (
 from ._base import Resource
 
 __all__ = [
+    "STATISTICS_FIRST_DAY",
     "STATISTIC_MAX_DAYS_BACK",
     "STATISTIC_MAX_SPAN_DAYS",
     "StatisticsAPI",
@@ -41,16 +44,21 @@ logger = logging.getLogger(LOGGER_NAME)
 GET_CORP_STATISTIC = ENDPOINTS["kf/get_corp_statistic"]
 GET_SERVICER_STATISTIC = ENDPOINTS["kf/get_servicer_statistic"]
 
-#: Most days one statistics call may cover, both ends included. From pages 95489 and
-#: 95490 ("查询时间区间[start_time, end_time]为闭区间，最大查询跨度为31天"), as
-#: transcribed by several third-party SDKs (the official pages were not read):
-#: unverified. Read as 31 calendar days, first and last included, which is the
-#: safe reading of "span" (a 32-day closed interval would span 31 days).
+#: Most days one statistics call may cover, both ends included (pages 37457 and 37469:
+#: "查询时间区间[start_time, end_time]为闭区间，最大查询跨度为31天"). Read as 31
+#: calendar days, first and last included, the safe reading of "span" (a 32-day
+#: closed interval would span 31 days).
 STATISTIC_MAX_SPAN_DAYS: Final = 31
 
 #: Oldest day WeCom keeps, in days before today ("取值范围：昨天至前180天", same
-#: pages, unverified): today minus 180 days is still answered.
+#: pages): today minus 180 days is still answered.
 STATISTIC_MAX_DAYS_BACK: Final = 180
+
+#: The first day with statistics for sessions managed through the API or by a
+#: third-party app ("开启API或授权第三方应用管理会话，没有2022年3月11日以前的统计数据",
+#: pages 37457 and 37469). Not refused here: whether a corp's sessions were so
+#: managed is not known to the client, and the 180-day window is later anyway.
+STATISTICS_FIRST_DAY: Final = dt.date(2022, 3, 11)
 
 _DAY: Final = dt.timedelta(days=1)
 _Row = TypeVar("_Row", CorpStatistic, ServicerStatistic)
@@ -128,17 +136,15 @@ class StatisticsAPI(Resource):
         self,
         start: dt.date | dt.datetime,
         end: dt.date | dt.datetime,
-        open_kfid: str | None = None,
+        open_kfid: str,
     ) -> list[CorpStatistic]:
-        """Daily statistics of one KF account, or of the corp (``get_corp_statistic``).
+        """Daily statistics of one KF account (``get_corp_statistic``, page 37457).
 
         Args:
             start: First day, a ``date`` or an aware ``datetime`` (its day in China
                 time); at most 180 days back.
             end: Last day, included; before today (China time).
-            open_kfid: The KF account; ``None`` leaves it out of the request (the
-                corp as a whole, as older versions of the page document; newer
-                transcriptions list it as required).
+            open_kfid: The KF account (required: page 37457 marks it so).
 
         Returns:
             One :class:`CorpStatistic` per day from *start* to *end*, in date order
@@ -151,10 +157,8 @@ class StatisticsAPI(Resource):
                 more than 180 days back; nothing is sent.
             KfError: What WeCom or the transport answered (95004: no such account).
         """
+        body: dict[str, Any] = {"open_kfid": _checks.open_kfid(open_kfid)}
         first, last = self._days(start, end)
-        body: dict[str, Any] = {}
-        if open_kfid is not None:
-            body["open_kfid"] = _checks.open_kfid(open_kfid)
         return await self._rows(
             GET_CORP_STATISTIC, CorpStatisticAnswer, CorpStatistic, body, first, last
         )

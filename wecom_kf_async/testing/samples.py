@@ -13,7 +13,9 @@ and the simulator serves them, so every documented type appears in its answers.
 
 Facts marked *unverified* come from third-party SDKs only: the ``note`` body (no
 fields known), ``merged_msg.item[].msgtype`` (a string here; one SDK reads an
-integer), the recall event names and ``reject_customer_msg_switch_change``.
+integer), the recall event names and ``reject_customer_msg_switch_change``. The
+``meeting`` and ``schedule`` bodies are made up (page 94699 lists the types; their
+fields were not read).
 """
 
 from __future__ import annotations
@@ -194,6 +196,11 @@ MESSAGE_SAMPLES: Mapping[str, dict[str, Any]] = MappingProxyType(
         ),
         # unverified: WeCom documents a note (笔记) message without body fields.
         "note": _message("note", {}, n=15),
+        # Page 94699 lists meeting (会议) and schedule (日程) messages; their fields were
+        # not read, so these bodies are made up (the models keep them as sent) and the
+        # msgtype names are unverified.
+        "meeting": _message("meeting", {"title": "Weekly review", "start_time": 1700003600}, n=16),
+        "schedule": _message("schedule", {"title": "Store visit", "start_time": 1700090000}, n=17),
     }
 )
 

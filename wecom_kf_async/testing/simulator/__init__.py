@@ -25,7 +25,7 @@ from ._state import SimSent
 from ._stats import SimulatorStats
 from ._types import SIM_CORP_ID, SIM_SECRET, ApiError, Call, Fault, Route
 from ._wire import ASGIApp
-from .accounts import AccountsMixin
+from .accounts import ERR_ACCOUNT_LIMIT, AccountsMixin
 from .callbacks import CALLBACK_TIMEOUT, CallbackPush, CallbacksMixin, UrlCheck
 from .customers import BATCHGET_MAX_IDS, CUSTOMER_BATCHGET, CustomersMixin
 from .knowledge import KnowledgeMixin
@@ -44,6 +44,7 @@ __all__ = [
     "BATCHGET_MAX_IDS",
     "CALLBACK_TIMEOUT",
     "CUSTOMER_BATCHGET",
+    "ERR_ACCOUNT_LIMIT",
     "ERR_CURSOR_INVALID",
     "ERR_EVENT_CODE_INVALID",
     "ERR_MSGID_DUPLICATE",

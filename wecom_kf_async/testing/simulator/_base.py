@@ -88,7 +88,8 @@ class SimulatorBase:
         self.known_prefix = known_prefix
         """Ids starting with this prefix are known customers unless forgotten (None: off)."""
         self.third_party = third_party
-        """Answer as to a third-party app: no avatar, no unionid, gender 0."""
+        """Answer as to a third-party app: no avatar, no unionid, gender 0 (an
+        agency-built app gets no avatar and gender 0 too, page 96429)."""
         self.latency: float | Callable[[str], float] = 0.0
         """Seconds to wait before answering, or a function of the endpoint name."""
         self.shuffle = False

@@ -141,8 +141,9 @@ def _location(body: Mapping[str, Any], media: Container[str]) -> None:
     _string(body, "address", None, required=False)
 
 
-def _anything(body: Mapping[str, Any], media: Container[str]) -> None:
-    """``ca_link``: its fields are unverified, so any object passes."""
+def _ca_link(body: Mapping[str, Any], media: Container[str]) -> None:
+    """``ca_link`` (page 96427): a ``link_url`` (the field name is from SDKs, unverified)."""
+    _url(body, "link_url")
 
 
 _CHECKERS: Final[Mapping[str, Checker]] = {
@@ -155,7 +156,7 @@ _CHECKERS: Final[Mapping[str, Checker]] = {
     "miniprogram": _miniprogram,
     "msgmenu": _msgmenu,
     "location": _location,
-    "ca_link": _anything,
+    "ca_link": _ca_link,
 }
 
 #: msgtypes ``send_msg`` accepts.

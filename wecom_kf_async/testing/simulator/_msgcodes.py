@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
+from ...models.event_codes import EVENT_CODE_RULES, EventCodeScene
+
 __all__ = [
     "CALLBACK_TOKEN_TTL",
     "ERR_CURSOR_INVALID",
@@ -25,9 +27,9 @@ __all__ = [
     "ERR_STATE_FORBIDS_SEND",
     "ERR_SYNC_TOKEN_INVALID",
     "ERR_TOO_MANY_MENU_ITEMS",
-    "MSG_CODE_TTL",
     "SYNC_WITHOUT_TOKEN_PER_MINUTE",
     "WELCOME_CODE_TTL",
+    "WELCOME_WINDOW",
     "EventCode",
     "SendBuilder",
 ]
@@ -40,7 +42,9 @@ ERR_SEND_TIME_LIMIT: Final = 95002
 (发送客服消息时间限制, page 90313 as transcribed; unverified against the page)."""
 
 ERR_STATE_FORBIDS_SEND: Final = 95018
-"""``send_msg``: the session is queued (2) or with a servicer (3)."""
+"""``send_msg``: the session is queued (2) or with a servicer (3). Also
+``send_msg_on_event`` for a code whose session left the state the code came from
+(page 96428 states the rule, not the errcode: the simulator's choice, unverified)."""
 
 ERR_SESSION_ENDED: Final = 95013
 """``send_msg``: the session ended (4) and the customer has not written since (会话已经结束)."""
@@ -76,16 +80,21 @@ ERR_EMPTY_TEXT: Final = 44004
 """A text message without content (文本消息content参数为空)."""
 
 ERR_MSGTYPE: Final = 40008
-"""A msgtype the endpoint does not send (不合法的msgtype参数)."""
+"""A msgtype the endpoint does not send (不合法的msgtype参数); also a menu answering a
+queue or pick-up code, which take text only (page 96428 states the rule, not the
+errcode: the simulator's choice, unverified)."""
 
 ERR_MEDIA: Final = 40007
 """A ``media_id`` / ``thumb_media_id`` the corp does not hold (不合法的media_id参数)."""
 
-WELCOME_CODE_TTL: Final = 20.0
-"""Seconds a ``welcome_code`` from ``enter_session`` may be answered."""
+WELCOME_CODE_TTL: Final = EVENT_CODE_RULES[EventCodeScene.ENTER_SESSION].lifetime
+"""Seconds a ``welcome_code`` from ``enter_session`` may be answered (20). The other
+codes live as their scene's rule says: 48 hours for a queue or pick-up code, 20
+seconds for an end code (page 96428)."""
 
-MSG_CODE_TTL: Final = 48 * 3600.0
-"""Seconds a ``msg_code`` (``service_state/trans``, ``session_status_change``) lives."""
+WELCOME_WINDOW: Final = 48 * 3600.0
+"""No ``welcome_code`` within this many seconds of a welcome message sent to the
+customer, or of the customer's own message (page 96428)."""
 
 CALLBACK_TOKEN_TTL: Final = 600.0
 """Seconds a callback's ``Token`` may be used (once) with ``sync_msg``."""
@@ -113,8 +122,13 @@ class EventCode:
     """A code ``send_msg_on_event`` accepts once: a ``welcome_code`` or a ``msg_code``."""
 
     code: str
+    #: ``"welcome"`` or ``"msg"``.
     kind: str
     open_kfid: str
     external_userid: str
     expires_at: float
     used: bool = False
+    #: The scene it was handed out in (page 96428).
+    scene: EventCodeScene | None = None
+    #: The session state its message must find (``None``: any, for a welcome).
+    state: int | None = None

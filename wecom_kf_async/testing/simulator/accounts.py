@@ -10,6 +10,7 @@ import zlib
 from collections.abc import Mapping
 from typing import Any, ClassVar, Final, TypeGuard
 
+from ..._constants import MAX_ACCOUNTS_PER_CORP
 from ._state import Corp, SimAccount, SimServicer
 from ._types import ApiError, Call, Route
 from .media import DEMO_MEDIA_ID, MediaMixin
@@ -22,6 +23,7 @@ __all__ = [
     "ADD_CONTACT_WAY",
     "DEMO_ACCOUNT_NAME",
     "DEMO_AVATAR_MEDIA_ID",
+    "ERR_ACCOUNT_LIMIT",
     "AccountsMixin",
     "find_account",
 ]
@@ -31,6 +33,11 @@ ACCOUNT_DEL: Final = "kf/account/del"
 ACCOUNT_UPDATE: Final = "kf/account/update"
 ACCOUNT_LIST: Final = "kf/account/list"
 ADD_CONTACT_WAY: Final = "kf/add_contact_way"
+
+ERR_ACCOUNT_LIMIT: Final = 95030
+"""``account/add`` when the corp has its :data:`MAX_ACCOUNTS_PER_CORP` (5,000) accounts
+(page 96404). **Invented**: WeCom documents no errcode for it; the errcode table
+marks the row so."""
 
 #: Name of the account :meth:`AccountsMixin.seed_demo` creates.
 DEMO_ACCOUNT_NAME: Final = "Demo support"
@@ -86,6 +93,7 @@ class AccountsMixin(MediaMixin):
     or :meth:`add_media`); names are 1 to 16 characters; ``account/list``
     pages with ``offset``/``limit`` (1 to 100). A malformed ``open_kfid`` answers
     95000, an unknown one 95004. ``manage_privilege`` is reported, not enforced.
+    ``account/add`` beyond the corp's 5,000 accounts answers :data:`ERR_ACCOUNT_LIMIT`.
     """
 
     ROUTES: ClassVar[Mapping[str, Route]] = {
@@ -175,6 +183,10 @@ class AccountsMixin(MediaMixin):
         request = call.json()
         name = self._checked_name(request.get("name"))
         media_id = self._checked_media(request.get("media_id"))
+        if len(self.corp.accounts) >= MAX_ACCOUNTS_PER_CORP:
+            raise ApiError(
+                ERR_ACCOUNT_LIMIT, f"the corp has {MAX_ACCOUNTS_PER_CORP} KF accounts already"
+            )
         return {"open_kfid": self.add_account(name, media_id=media_id)}
 
     def _account_del(self, call: Call) -> dict[str, Any]:

@@ -280,7 +280,7 @@ class CallbacksMixin(MessagesMixin):
         scene: str = "",
         scene_param: str = "",
         wechat_channels: Mapping[str, Any] | None = None,
-    ) -> str:
+    ) -> str | None:
         """As :meth:`MessagesMixin.customer_enters`; with :attr:`auto_callback`, also push."""
         loop = self._auto_loop()
         code = super().customer_enters(

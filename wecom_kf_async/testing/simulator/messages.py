@@ -12,21 +12,15 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from ...models.event_codes import scene_of_change
 from ._control import ControlMixin
-from ._msgcodes import (
-    CALLBACK_TOKEN_TTL,
-    MSG_CODE_TTL,
-    SYNC_WITHOUT_TOKEN_PER_MINUTE,
-    WELCOME_CODE_TTL,
-    EventCode,
-    SendBuilder,
-)
+from ._msgcodes import CALLBACK_TOKEN_TTL, SYNC_WITHOUT_TOKEN_PER_MINUTE, SendBuilder
 from ._msglog import CUSTOMER, SERVICER, SYSTEM, FillSpec, MessageLog, check_kinds
 from ._state import SimSent
-from ._types import Call, Route
+from ._types import Route
 from ._wire import Receive, Scope, Send
 from .accounts import AccountsMixin
-from .sessions import SessionsMixin
+from .codes import EventCodesMixin
 
 __all__ = ["MessagesMixin"]
 
@@ -36,7 +30,7 @@ _COMMON = frozenset(
 _MEDIA_KEYS = ("media_id", "thumb_media_id")
 
 
-class MessagesMixin(ControlMixin, SessionsMixin, AccountsMixin):
+class MessagesMixin(ControlMixin, EventCodesMixin, AccountsMixin):
     """The message log: seed it, read it, and the knobs of ``sync_msg`` / ``send_msg``.
 
     Write to the log with :meth:`customer_says`, :meth:`customer_enters`,
@@ -57,7 +51,6 @@ class MessagesMixin(ControlMixin, SessionsMixin, AccountsMixin):
         self.corp.messages = MessageLog(salt)
         self._msg_rng = random.Random(f"messages:{material}")  # noqa: S311 - not security
         self._cursor_key = hashlib.blake2b(b"cursors:" + salt, digest_size=16).digest()
-        self._event_codes: dict[str, EventCode] = {}
         self._callback_tokens: dict[str, tuple[str, float]] = {}
         self._cursor_issued: dict[str, float] = {}
         self._page_script: deque[int] = deque()
@@ -139,21 +132,28 @@ class MessagesMixin(ControlMixin, SessionsMixin, AccountsMixin):
         scene: str = "",
         scene_param: str = "",
         wechat_channels: Mapping[str, Any] | None = None,
-    ) -> str:
-        """Log an ``enter_session`` event and return its new ``welcome_code``.
+    ) -> str | None:
+        """Log an ``enter_session`` event; return its new ``welcome_code``, if it has one.
 
-        The code may be answered once with ``send_msg_on_event`` within
-        :data:`WELCOME_CODE_TTL` seconds of the simulator's clock. The customer
-        becomes known and gets a session (state 0) if it has none; the window of
-        ``send_msg`` does not open (only a customer's message opens it).
+        As WeCom (page 96428), the event carries a ``welcome_code`` only when the
+        customer received no welcome message from this account in the past 48 hours
+        and has not written to it in that time (:meth:`may_welcome`); otherwise it
+        has none and this returns ``None``. The code may be answered once with
+        ``send_msg_on_event`` within :data:`WELCOME_CODE_TTL` seconds of the
+        simulator's clock. The customer becomes known and gets a session (state 0)
+        if it has none; the window of ``send_msg`` does not open (only a customer's
+        message opens it).
         """
         self._require_account(open_kfid)
+        welcome = self.may_welcome(open_kfid, external_userid)
         self.session(open_kfid, external_userid)
         fields: dict[str, Any] = {"scene": scene, "scene_param": scene_param}
         if wechat_channels is not None:
             fields["wechat_channels"] = dict(wechat_channels)
-        code = self._new_code("welcome")
-        self.add_event(open_kfid, external_userid, "enter_session", welcome_code=code, **fields)
+        code = self._new_code("welcome") if welcome else None
+        if code is not None:
+            fields["welcome_code"] = code
+        self.add_event(open_kfid, external_userid, "enter_session", **fields)
         return code
 
     def add_event(
@@ -164,8 +164,11 @@ class MessagesMixin(ControlMixin, SessionsMixin, AccountsMixin):
         The ``event`` object gets ``event_type``, ``open_kfid``, ``external_userid``
         (unless None, as for ``servicer_status_change``) and ``fields``. A
         ``welcome_code`` of an ``enter_session`` event, and the ``msg_code`` of a
-        ``session_status_change`` (made up if not given), become codes
-        ``send_msg_on_event`` accepts (20 s and 48 h).
+        ``session_status_change`` of a pick from the pool (``change_type`` 1) or an
+        end (3), made up if not given, become codes ``send_msg_on_event`` accepts,
+        under page 96428's rules (:mod:`.codes`). A transfer (2) or a re-open (4)
+        gets no code. The session's state is not changed: set it with
+        :meth:`set_session` (a code is good only in the state it came from).
 
         Args:
             open_kfid: The account.
@@ -178,13 +181,9 @@ class MessagesMixin(ControlMixin, SessionsMixin, AccountsMixin):
         if external_userid is not None:
             event["external_userid"] = external_userid
         event.update(fields)
-        uid = external_userid or ""
-        if event_type == "enter_session" and isinstance(event.get("welcome_code"), str):
-            self._register_code(event["welcome_code"], "welcome", open_kfid, uid, WELCOME_CODE_TTL)
-        if event_type == "session_status_change":
-            code = event.setdefault("msg_code", self._new_code("msg"))
-            if isinstance(code, str) and code:
-                self._register_code(code, "msg", open_kfid, uid, MSG_CODE_TTL)
+        if event_type == "session_status_change" and scene_of_change(event.get("change_type")):
+            event.setdefault("msg_code", self._new_code("msg"))
+        self._register_event_codes(event, open_kfid, external_userid or "")
         log = self.corp.messages
         item = {
             "msgid": log.msgid(log.next_seq),
@@ -270,10 +269,6 @@ class MessagesMixin(ControlMixin, SessionsMixin, AccountsMixin):
         self._callback_tokens[token] = (open_kfid, self.clock() + CALLBACK_TOKEN_TTL)
         return token
 
-    def event_code(self, code: str) -> EventCode | None:
-        """The ``welcome_code`` or ``msg_code`` *code* as the simulator knows it, or None."""
-        return self._event_codes.get(code)
-
     def script_pages(self, sizes: Sequence[int]) -> None:
         """Cap the size of the next ``sync_msg`` pages, one item per call.
 
@@ -319,24 +314,6 @@ class MessagesMixin(ControlMixin, SessionsMixin, AccountsMixin):
     def _new_code(self, kind: str) -> str:
         self._code_seq += 1
         return f"{kind.upper()}_{self._code_seq:06d}_{self._msg_rng.getrandbits(64):016x}"
-
-    def _register_code(
-        self, code: str, kind: str, open_kfid: str, external_userid: str, ttl: float
-    ) -> None:
-        self._event_codes[code] = EventCode(
-            code, kind, open_kfid, external_userid, self.clock() + ttl
-        )
-
-    def _service_state_trans(self, call: Call) -> dict[str, Any]:
-        answer = super()._service_state_trans(call)
-        code = answer.get("msg_code")
-        if isinstance(code, str):
-            request = call.json()
-            session = self.corp.sessions[(request["open_kfid"], request["external_userid"])]
-            self._register_code(
-                code, "msg", session.open_kfid, session.external_userid, MSG_CODE_TTL
-            )
-        return answer
 
     def _record_sent(self, sent: SimSent) -> None:
         self.corp.sent.append(sent)

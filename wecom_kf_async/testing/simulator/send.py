@@ -64,9 +64,12 @@ class SendMixin(MessagesMixin):
     :data:`ERR_MSGID_DUPLICATE` (a used one), 40096 (an unknown customer), the
     body's (:mod:`._bodies`), 95013 (session ended), 95018 (session queued or with
     a servicer), 95002 (the customer never wrote, or 48 hours ago or more), 95001
-    (5 sent since). ``send_msg_on_event`` accepts a ``welcome_code`` of
-    :meth:`customer_enters` (20 s) or a ``msg_code`` (48 h) once, with a text or
-    menu; an unknown, used or expired code answers :data:`ERR_EVENT_CODE_INVALID`.
+    (5 sent since). ``send_msg_on_event`` accepts each code once, under its scene's
+    rule (:mod:`.codes`, page 96428): a ``welcome_code`` of :meth:`customer_enters`
+    or an end code within 20 s, with a text or menu; a queue or pick-up code within
+    48 h, with a text (a menu answers 40008), while the session is still in the
+    state the code came from (else 95018). An unknown, used or expired code answers
+    :data:`ERR_EVENT_CODE_INVALID`.
     """
 
     ROUTES: ClassVar[Mapping[str, Route]] = {
@@ -134,17 +137,14 @@ class SendMixin(MessagesMixin):
         code = request.get("code")
         if not isinstance(code, str) or not code:
             raise ApiError(40058, "code must be a non-empty string")
-        entry = self._event_codes.get(code)
-        if entry is None:
+        known = self.event_code(code)
+        if known is None:
             raise ApiError(ERR_EVENT_CODE_INVALID, "invalid code (unknown)")
-        msgid = self._checked_msgid(request, entry.open_kfid)
-        if entry.used:
-            raise ApiError(ERR_EVENT_CODE_INVALID, "invalid code (used already)")
-        if call.now >= entry.expires_at:
-            raise ApiError(ERR_EVENT_CODE_INVALID, f"invalid code ({entry.kind} code expired)")
+        msgid = self._checked_msgid(request, known.open_kfid)
+        entry = self._live_code(code, call.now)
         msgtype, body = check_body(request, ON_EVENT_MSGTYPES, self.corp.media)
+        self._use_code(entry, msgtype, call.now)
         msgid = msgid or self._new_msgid(entry.open_kfid)
-        entry.used = True
         self._record_sent(
             SimSent(
                 msgid,

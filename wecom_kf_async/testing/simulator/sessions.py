@@ -46,9 +46,10 @@ ERR_NOT_RECEIVING: Final = 95019
 """The servicer stopped receiving or is suspended (接待人员已停止接待或暂时挂起; unverified)."""
 
 NO_MSG_CODE_MOVES: Final = frozenset({(3, 3)})
-"""(from, to) moves answered without a ``msg_code``: WeCom hands one out when a
-session *first* reaches 2 or 3, and on reaching 4 (page 94669 as transcribed;
-unverified); a move from one servicer to another gets none."""
+"""(from, to) moves answered without a ``msg_code``. Page 96428 lists the scenes a
+code comes in: the transfer API gives one on entering the queue (to 2), on a
+servicer taking the session (to 3) and on ending it (to 4); a transfer from one
+servicer to another (转接, 3 to 3) gives none. The codes' rules are in :mod:`.codes`."""
 
 DEMO_CUSTOMER: Final = "wmsimdemocustomer0001"
 """The customer of the demo session :meth:`SessionsMixin.seed_demo` adds."""

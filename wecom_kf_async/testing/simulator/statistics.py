@@ -2,12 +2,15 @@
 
 Endpoints: ``get_corp_statistic``, ``get_servicer_statistic``, ``get_corp_qualification``.
 Rows are derived deterministically from (account, servicer, day), for past days
-only, as WeCom answers them: days start at midnight China time (UTC+8), at most
-31 days per call, yesterday back to 180 days ago.
+only, as WeCom answers them (pages 37457 and 37469): days start at midnight China
+time (UTC+8), at most 31 days per call, yesterday back to 180 days ago, an account
+required, and no numbers before :data:`STATISTICS_FIRST_DAY` (the simulator's
+sessions are all managed through the API).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import zlib
 from collections.abc import Mapping
@@ -21,6 +24,7 @@ __all__ = [
     "CORP_QUALIFICATION",
     "CORP_STATISTIC",
     "SERVICER_STATISTIC",
+    "STATISTICS_FIRST_DAY",
     "STATISTIC_MAX_DAYS_BACK",
     "STATISTIC_MAX_SPAN_DAYS",
     "StatisticsMixin",
@@ -30,14 +34,20 @@ CORP_STATISTIC: Final = "kf/get_corp_statistic"
 SERVICER_STATISTIC: Final = "kf/get_servicer_statistic"
 CORP_QUALIFICATION: Final = "kf/get_corp_qualification"
 
-#: Most days per call, both ends included (pages 95489/95490 as SDKs transcribe them).
+#: Most days per call, both ends included (pages 37457 and 37469).
 STATISTIC_MAX_SPAN_DAYS: Final = 31
 #: Oldest day answered, in days before today.
 STATISTIC_MAX_DAYS_BACK: Final = 180
+#: No statistics before this day for sessions managed through the API (same pages).
+STATISTICS_FIRST_DAY: Final = dt.date(2022, 3, 11)
 
 _DAY: Final = 86_400
 #: China time is UTC+8: a WeCom day starts at 16:00 UTC the day before.
 _CHINA_OFFSET: Final = 8 * 3600
+#: WeCom's timestamp of :data:`STATISTICS_FIRST_DAY`.
+_FIRST_STAT_TIME: Final = (
+    int(dt.datetime.combine(STATISTICS_FIRST_DAY, dt.time(0), dt.UTC).timestamp()) - _CHINA_OFFSET
+)
 #: The errcode for a bad time range. WeCom documents none for these endpoints
 #: (unverified): the simulator answers "invalid parameter" with a detail.
 _BAD_RANGE: Final = 40058
@@ -82,14 +92,14 @@ class StatisticsMixin(SimulatorBase):
 
     # ------------------------------------------------------------------ seeding
 
-    def corp_statistic(self, open_kfid: str | None, stat_time: int) -> dict[str, Any] | None:
-        """The ``statistic`` object ``get_corp_statistic`` answers for one day.
+    def corp_statistic(self, open_kfid: str, stat_time: int) -> dict[str, Any] | None:
+        """The ``statistic`` object ``get_corp_statistic`` answers for one day of an account.
 
         ``None`` for a quiet day (about one in ten), which WeCom answers without a
-        ``statistic``. ``open_kfid=None`` is the corp as a whole.
+        ``statistic``, and for every day before :data:`STATISTICS_FIRST_DAY`.
         """
-        digest = zlib.crc32(f"corp:{open_kfid or ''}:{stat_time}".encode())
-        if digest % 10 == 0:
+        digest = zlib.crc32(f"corp:{open_kfid}:{stat_time}".encode())
+        if digest % 10 == 0 or stat_time < _FIRST_STAT_TIME:
             return None
         sessions = 1 + (digest >> 4) % 60
         ai_sessions = (digest >> 10) % (sessions + 1)
@@ -111,11 +121,11 @@ class StatisticsMixin(SimulatorBase):
     ) -> dict[str, Any] | None:
         """The ``statistic`` object ``get_servicer_statistic`` answers for one day.
 
-        ``None`` for a quiet day; ``servicer_userid=None`` is the account's servicers
-        together.
+        ``None`` for a quiet day and before :data:`STATISTICS_FIRST_DAY`;
+        ``servicer_userid=None`` is the account's servicers together.
         """
         digest = zlib.crc32(f"servicer:{open_kfid}:{servicer_userid or ''}:{stat_time}".encode())
-        if digest % 10 == 0:
+        if digest % 10 == 0 or stat_time < _FIRST_STAT_TIME:
             return None
         sessions = 1 + (digest >> 4) % 30
         surveys = (digest >> 9) % (sessions + 1)
@@ -146,15 +156,14 @@ class StatisticsMixin(SimulatorBase):
 
     def _corp_statistic(self, call: Call) -> dict[str, Any]:
         request = call.json()
-        open_kfid = self._statistic_account(request, required=False)
+        open_kfid = self._statistic_account(request)
         days = self._statistic_days(request, call.now)
         rows = [self._statistic_row(day, self.corp_statistic(open_kfid, day)) for day in days]
         return {"statistic_list": rows}
 
     def _servicer_statistic(self, call: Call) -> dict[str, Any]:
         request = call.json()
-        open_kfid = self._statistic_account(request, required=True)
-        assert open_kfid is not None  # noqa: S101 - required=True
+        open_kfid = self._statistic_account(request)
         userid = request.get("servicer_userid")
         if userid is not None:
             if not isinstance(userid, str) or not userid:
@@ -180,13 +189,11 @@ class StatisticsMixin(SimulatorBase):
             row["statistic"] = statistic
         return row
 
-    def _statistic_account(self, request: Mapping[str, Any], *, required: bool) -> str | None:
-        """The request's ``open_kfid``: 95000 if malformed, 95004 if unknown."""
+    def _statistic_account(self, request: Mapping[str, Any]) -> str:
+        """The request's ``open_kfid``: 40058 if missing, 95000 if malformed, 95004 if unknown."""
         open_kfid = request.get("open_kfid")
         if open_kfid is None:
-            if required:
-                raise ApiError(40058, "open_kfid is required")
-            return None
+            raise ApiError(40058, "open_kfid is required")
         return find_account(self.corp, open_kfid).open_kfid
 
     def _statistic_days(self, request: Mapping[str, Any], now: float) -> list[int]:
