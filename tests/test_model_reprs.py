@@ -31,6 +31,7 @@ IDENTIFYING = frozenset(
     {
         "msgid",
         "msgtype",
+        "msgtypes",
         "event_type",
         "type",
         "open_kfid",
@@ -119,6 +120,8 @@ def _value(hint: Any, owner: str, field: str) -> Any:
         return [_value(args[0], owner, field)]
     if origin is tuple:
         return (_value(args[0], owner, field),)
+    if origin is frozenset:
+        return frozenset({_value(args[0], owner, field)})
     if origin is dict:
         value = KfError("boom") if args[1] is Exception else _value(args[1], owner, field)
         return {_value(args[0], owner, field): value}
