@@ -31,7 +31,7 @@ from .. import _checks
 from .._constants import LOGGER_NAME
 from ..instrumentation.events import CallbackAnswered, CallbackReceived, CallbackRejected
 from .errors import CallbackError, SignatureError, TimestampError
-from .events import MAX_CALLBACK_BODY_BYTES, parse_callback
+from .events import MAX_CALLBACK_BODY_BYTES, KfCallback, parse_callback
 
 if TYPE_CHECKING:
     from .._client import KfClient
@@ -85,6 +85,9 @@ class CallbackTarget(Protocol):
 
     def wake(self, open_kfid: str, token: str | None = None) -> bool:
         """Pull *open_kfid* (``False``: dropped, a Token seen before)."""
+
+    def account_auth_changed(self, callback: KfCallback) -> bool:
+        """Take a ``kf_account_auth_change`` (``False``: closing, answer 503)."""
 
 
 def check_wake(
@@ -233,6 +236,9 @@ def callback_app(
         except CallbackError as exc:
             await refuse(send, exc, "POST")
             return
+        if event.is_account_auth_change:
+            await auth_change(send, event)
+            return
         if event.event != _KF_EVENT or not event.open_kfid:
             logger.debug("callback of another kind (%s/%s): ignored", event.msg_type, event.event)
             await _answer(send, 200, b"success")
@@ -257,6 +263,19 @@ def callback_app(
             logger.debug("%s: callback repeated (a Token the fleet pulled with)", open_kfid)
         if observed:
             hooks.emit(CallbackAnswered(open_kfid=open_kfid, woke=woke))
+        await _answer(send, 200, b"success")
+
+    async def auth_change(send: Send, event: KfCallback) -> None:
+        try:
+            for open_kfid in (*event.auth_add_open_kfids, *event.auth_del_open_kfids):
+                _checks.open_kfid(open_kfid, "AuthAddOpenKfId/AuthDelOpenKfId")
+        except ValueError:
+            logger.warning("kf_account_auth_change with an account id the API refuses: 400")
+            await reject(send, 400, "bad account id")
+            return
+        if not bot.account_auth_changed(event):
+            await unavailable(send)
+            return
         await _answer(send, 200, b"success")
 
     async def unavailable(send: Send) -> None:

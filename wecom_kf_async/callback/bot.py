@@ -36,11 +36,13 @@ from .._constants import LOGGER_NAME
 from ..instrumentation.events import PullFinished, PullStarted
 from ..messages.cursors import CursorStore, ExclusiveCursorStore
 from ..models import Event, KfMessage, Message
+from ._auth import AccountAuth, AuthHandler
 from ._dispatch import ErrorHook, Handler, Handlers
 from ._lanes import Lane, Lanes
 from ._saves import watched
 from ._tokens import TOKEN_LIFETIME, CallbackTokens, SeenTokens, fleet_tokens
 from .asgi import DEFAULT_REPLAY_WINDOW, ASGIApp, callback_app, check_wake
+from .events import KfCallback
 
 if TYPE_CHECKING:
     from .._client import KfClient
@@ -144,6 +146,7 @@ class KfBot:
         self._stop = self._run.stop
         self._waiting_warned = False
         self._forget_waker: Callable[[], None] | None = None  # fleet: see _wake_for_note
+        self._auth = AccountAuth()
         #: Pulls started, per account (for tests and metrics).
         self.pulls: dict[str, int] = {}
 
@@ -179,6 +182,34 @@ class KfBot:
         """Register an async handler for every message and event no other handler takes."""
         self._table.add_fallback(handler)
         return handler
+
+    def on_account_auth_change(self, handler: AuthHandler) -> AuthHandler:
+        """Register an async handler of ``kf_account_auth_change`` (accounts authorised
+        to the app or withdrawn from it; page 97713): it gets the :class:`KfCallback`,
+        whose ``auth_add_open_kfids`` and ``auth_del_open_kfids`` name every account.
+
+        Whatever the handlers do, the bot itself starts consuming an authorised account
+        at once and takes no more wake-ups of a withdrawn one; :meth:`poll` follows both.
+        """
+        return self._auth.register(handler)
+
+    def account_auth_changed(self, callback: KfCallback) -> bool:
+        """Take a ``kf_account_auth_change`` (the ASGI app calls this; returns at once).
+
+        Returns ``False`` when the bot is closing (the app then answers 503, so WeCom
+        repeats the callback).
+        """
+        if not self.accepting:
+            return False
+        self._auth.apply(callback)
+        for open_kfid in callback.auth_add_open_kfids:
+            self.wake(open_kfid)
+        return True
+
+    @property
+    def withdrawn(self) -> frozenset[str]:
+        """Accounts a ``kf_account_auth_change`` withdrew (their wake-ups are dropped)."""
+        return frozenset(self._auth.withdrawn)
 
     def handlers_for(self, cls: type[KfMessage]) -> list[Handler]:
         """The handlers of a message of *cls*: its nearest registered class's, or the fallback."""
@@ -222,7 +253,7 @@ class KfBot:
         if self._forget_waker is not None:  # fleet: see _wake_for_note
             self._forget_waker()
             self._forget_waker = None
-        await self._run.aclose()
+        await asyncio.gather(self._run.aclose(), self._auth.aclose(self.shutdown_timeout))
 
     @property
     def running(self) -> bool:
@@ -246,6 +277,9 @@ class KfBot:
         """
         check_wake(open_kfid, token, ("open_kfid", "token"))
         if not self.accepting:
+            return False
+        if not self._auth.serves(open_kfid):
+            logger.info("%s was withdrawn from the app: wake-up dropped", open_kfid)
             return False
         if token is not None and not self._tokens.first_here(token):
             logger.debug("%s: callback repeated (same Token); one pull is enough", open_kfid)
@@ -324,7 +358,8 @@ class KfBot:
         Token run on the strict budget of ``sync_msg`` without one. Run it as a task
         inside ``async with bot:``. *open_kfids* defaults to every account of the
         corp (``kf.accounts.list()`` each round; a failed listing is logged and
-        tried again next round).
+        tried again next round). Accounts a ``kf_account_auth_change`` authorised are
+        polled too, and withdrawn ones no longer.
         """
         if not interval > 0:
             raise ValueError(f"interval must be > 0, got {interval!r}")
@@ -337,7 +372,7 @@ class KfBot:
                 except Exception as exc:
                     logger.error("poll: listing the accounts failed (%r); next round", exc)
                     kfids = []
-            for open_kfid in kfids:
+            for open_kfid in self._auth.accounts(kfids):
                 try:
                     self.wake(open_kfid)
                 except ValueError as exc:

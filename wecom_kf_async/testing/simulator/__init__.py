@@ -26,6 +26,7 @@ from ._stats import SimulatorStats
 from ._types import SIM_CORP_ID, SIM_SECRET, ApiError, Call, Fault, Route
 from ._wire import ASGIApp
 from .accounts import ERR_ACCOUNT_LIMIT, AccountsMixin
+from .auth_change import AuthChangeMixin
 from .callbacks import CALLBACK_TIMEOUT, CallbackPush, CallbacksMixin, UrlCheck
 from .customers import BATCHGET_MAX_IDS, CUSTOMER_BATCHGET, CustomersMixin
 from .knowledge import KnowledgeMixin
@@ -80,6 +81,7 @@ __all__ = [
 # CallbacksMixin comes first: it wraps customer_says() / customer_enters() to push
 # callbacks (auto_callback) around what MessagesMixin logs.
 class WeComSimulator(
+    AuthChangeMixin,
     CallbacksMixin,
     SendMixin,
     SyncMixin,

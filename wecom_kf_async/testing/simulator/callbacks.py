@@ -182,12 +182,19 @@ class CallbacksMixin(MessagesMixin):
         """
         target = self._require_callback_target()
         token = self.callback_token(open_kfid)
+        query, xml = self._sealed(
+            target,
+            f"<Event>{_cdata('kf_msg_or_event')}</Event><Token>{_cdata(token)}</Token>"
+            f"<OpenKfId>{_cdata(open_kfid)}</OpenKfId>",
+        )
+        return await self._deliver(target, open_kfid, token, query, xml, attempt=1)
+
+    def _sealed(self, target: _Target, event: str) -> tuple[dict[str, str], str]:
+        """The query string and POST body of an event callback whose own elements are *event*."""
         now = int(self.clock())
         inner = (
             f"<xml><ToUserName>{_cdata(self.corp_id)}</ToUserName>"
-            f"<CreateTime>{now}</CreateTime><MsgType>{_cdata('event')}</MsgType>"
-            f"<Event>{_cdata('kf_msg_or_event')}</Event><Token>{_cdata(token)}</Token>"
-            f"<OpenKfId>{_cdata(open_kfid)}</OpenKfId></xml>"
+            f"<CreateTime>{now}</CreateTime><MsgType>{_cdata('event')}</MsgType>{event}</xml>"
         )
         fields = _envelope(target.crypto.encrypt(inner, timestamp=str(now), nonce=_nonce()))
         xml = (
@@ -200,7 +207,7 @@ class CallbacksMixin(MessagesMixin):
             "timestamp": fields["TimeStamp"],
             "nonce": fields["Nonce"],
         }
-        return await self._deliver(target, open_kfid, token, query, xml, attempt=1)
+        return query, xml
 
     async def repeat_callback(self, push: CallbackPush, times: int = 3) -> list[CallbackPush]:
         """Send *push*'s request again *times* times, one after the other, as WeCom retries.
