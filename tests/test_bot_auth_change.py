@@ -51,8 +51,10 @@ async def test_an_authorised_account_is_consumed_at_once(kf: KfClient, sim: WeCo
     assert set(bot.pulls) == {first, second}
 
 
-async def test_a_withdrawn_account_takes_no_more_wake_ups(kf: KfClient, sim: WeComSimulator) -> None:
-    """After the account is withdrawn, its callbacks and wake-ups pull nothing; re-added, it does."""
+async def test_a_withdrawn_account_takes_no_more_wake_ups(
+    kf: KfClient, sim: WeComSimulator
+) -> None:
+    """Withdrawn, its callbacks and wake-ups pull nothing; authorised again, it is pulled."""
     kfid = sim.add_account("Support")
     bot, seen, changes = _bot(kf, sim)
     async with asyncio.timeout(LIMIT), bot:

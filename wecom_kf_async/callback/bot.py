@@ -253,7 +253,13 @@ class KfBot:
         if self._forget_waker is not None:  # fleet: see _wake_for_note
             self._forget_waker()
             self._forget_waker = None
-        await asyncio.gather(self._run.aclose(), self._auth.aclose(self.shutdown_timeout))
+        # Auth-change handlers end alongside the lanes; the lanes' shutdown starts
+        # first, in this very task (a handler that closes its bot returns at once).
+        handlers = asyncio.ensure_future(self._auth.aclose(self.shutdown_timeout))
+        try:
+            await self._run.aclose()
+        finally:
+            await handlers
 
     @property
     def running(self) -> bool:
