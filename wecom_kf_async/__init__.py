@@ -123,6 +123,14 @@ from .models import (
     Gender,
     ImageMessage,
     KfMessage,
+    KnowledgeAnswer,
+    KnowledgeAttachment,
+    KnowledgeGroup,
+    KnowledgeImage,
+    KnowledgeIntent,
+    KnowledgeLink,
+    KnowledgeMiniProgram,
+    KnowledgeVideo,
     LinkBody,
     LinkMessage,
     LocationBody,
@@ -168,6 +176,7 @@ from .models import (
     TextBody,
     TextMessage,
     UnknownEvent,
+    UnknownKnowledgeAttachment,
     UnknownMessage,
     UpgradeGroupChat,
     UpgradeGroupChatRange,
@@ -184,27 +193,16 @@ from .models import (
     structure_message,
     structure_messages,
 )
-from .models.knowledge import (
-    KnowledgeAnswer,
-    KnowledgeAttachment,
-    KnowledgeGroup,
-    KnowledgeImage,
-    KnowledgeIntent,
-    KnowledgeLink,
-    KnowledgeMiniProgram,
-    KnowledgeVideo,
-    UnknownKnowledgeAttachment,
-)
 from .resources import (
     AccountsAPI,
     CustomersAPI,
+    KnowledgeAPI,
     MediaAPI,
     MessagesAPI,
     ServicersAPI,
     SessionsAPI,
     StatisticsAPI,
 )
-from .resources.knowledge import KnowledgeAPI
 
 __version__ = VERSION
 
@@ -281,6 +279,15 @@ __all__ = [
     "KfError",
     "KfMessage",
     "KfStateError",
+    "KnowledgeAPI",
+    "KnowledgeAnswer",
+    "KnowledgeAttachment",
+    "KnowledgeGroup",
+    "KnowledgeImage",
+    "KnowledgeIntent",
+    "KnowledgeLink",
+    "KnowledgeMiniProgram",
+    "KnowledgeVideo",
     "LeaseLostError",
     "LengthFieldError",
     "Link",
@@ -367,6 +374,7 @@ __all__ = [
     "TransportError",
     "TwoPhaseLimiter",
     "UnknownEvent",
+    "UnknownKnowledgeAttachment",
     "UnknownMessage",
     "UpgradeGroupChat",
     "UpgradeGroupChatRange",
@@ -394,18 +402,4 @@ __all__ = [
     "structure_message",
     "structure_messages",
     "token_key",
-]
-
-# The knowledge base (pages 95971, 95972).
-__all__ += [
-    "KnowledgeAPI",
-    "KnowledgeAnswer",
-    "KnowledgeAttachment",
-    "KnowledgeGroup",
-    "KnowledgeImage",
-    "KnowledgeIntent",
-    "KnowledgeLink",
-    "KnowledgeMiniProgram",
-    "KnowledgeVideo",
-    "UnknownKnowledgeAttachment",
 ]

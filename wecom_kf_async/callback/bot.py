@@ -184,13 +184,11 @@ class KfBot:
         return handler
 
     def on_account_auth_change(self, handler: AuthHandler) -> AuthHandler:
-        """Register an async handler of ``kf_account_auth_change`` (accounts authorised
-        to the app or withdrawn from it; page 97713): it gets the :class:`KfCallback`,
-        whose ``auth_add_open_kfids`` and ``auth_del_open_kfids`` name every account.
+        """Register an async handler of ``kf_account_auth_change`` (page 97713); it gets
+        the :class:`KfCallback` (``auth_add_open_kfids``, ``auth_del_open_kfids``).
 
-        Whatever the handlers do, the bot itself starts consuming an authorised account
-        at once and takes no more wake-ups of a withdrawn one; :meth:`poll` follows both.
-        """
+        The bot itself consumes an authorised account at once and drops wake-ups of a
+        withdrawn one, whatever handlers do; :meth:`poll` follows both."""
         return self._auth.register(handler)
 
     def account_auth_changed(self, callback: KfCallback) -> bool:
