@@ -135,7 +135,7 @@ async def test_a_rolling_deploy_does_not_lose_the_wake_up_left_for_the_old_worke
             sim.set_callback(url_b + "/", token=TOKEN, encoding_aes_key=KEY)
             assert (await sim.push_callback(kfid)).status == 200
             for _ in range(1000):  # bounded: B found the lease taken and left its note
-                if await redis.exists(f"{namespace}:wake:{kfid}"):
+                if await redis.exists(f"{namespace}:wake:{{{kfid}}}"):
                     break
                 await asyncio.sleep(0.01)
             else:

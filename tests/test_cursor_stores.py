@@ -119,7 +119,7 @@ async def test_a_consumer_that_lost_its_lease_cannot_move_the_cursor(
     new = RedisCursorStore(redis, namespace=namespace)
     async with old.consume("wkA") as lease:
         assert lease is not None
-        await redis.delete(f"{namespace}:lease:wkA")  # as if it expired during a pause
+        await redis.delete(f"{namespace}:lease:{{wkA}}")  # as if it expired during a pause
         async with new.consume("wkA") as successor:
             assert successor is not None
             await successor.set("from-successor")
@@ -143,4 +143,4 @@ async def test_a_live_consumer_keeps_its_lease_past_the_ttl(
             async with other.consume("wkA") as refused:
                 assert refused is None
         await lease.set("still-mine")
-    assert await redis.exists(f"{namespace}:lease:wkA") == 0  # released on exit
+    assert await redis.exists(f"{namespace}:lease:{{wkA}}") == 0  # released on exit

@@ -581,7 +581,7 @@ async def test_redis_stopped_mid_run_then_restarted(
             await asyncio.gather(*callers)
 
             assert failures == []
-            assert await watcher.exists("wecom_kf:rate:corp") == 1
+            assert await watcher.exists("wecom_kf:rate:{corp}") == 1
             assert len(warnings()) == 2, warnings()
             assert "answers again" in warnings()[1]
 
@@ -621,7 +621,7 @@ async def test_for_fleet_wires_store_and_limiter(redis_url: str, sim: WeComSimul
         assert (limiter.rate, limiter.name, limiter.key) == (
             50,
             f"{sim.corp_id}:{path}",
-            f"custom:rate:{sim.corp_id}:{path}",
+            f"custom:rate:{{{sim.corp_id}:{path}}}",
         )
         assert limiter.redis is store.redis  # one connection pool
     async with client:
@@ -630,7 +630,7 @@ async def test_for_fleet_wires_store_and_limiter(redis_url: str, sim: WeComSimul
 
 
 def test_for_fleet_checks_its_arguments() -> None:
-    with pytest.raises(ValueError, match="redis_url must start with") as caught:
+    with pytest.raises(ValueError, match="URL must start with") as caught:
         KfClient.for_fleet("http://:hunter2@host", corp_id="ww", secret="s")
     assert "hunter2" not in str(caught.value)
     with pytest.raises(TypeError, match="sets token_store"):

@@ -223,7 +223,7 @@ async def leave_a_ghost(
     server.thaw()
 
     async def ghost_appeared() -> bool:
-        return bool(await redis.exists(f"wecom_kf:lease:{open_kfid}"))
+        return bool(await redis.exists(f"wecom_kf:lease:{{{open_kfid}}}"))
 
     await eventually(ghost_appeared, within=5.0)  # Redis ran the take when it woke
 
@@ -260,7 +260,7 @@ async def test_a_stream_stops_before_the_next_message_once_the_renewer_saw_the_l
     async with client_for(sim) as kf:
         stream = kf.messages.stream(kfid, cursors=store, limit=10)
         first = await anext(stream)
-        await shared_redis.delete(f"{namespace}:lease:{kfid}")  # as if it expired
+        await shared_redis.delete(f"{namespace}:lease:{{{kfid}}}")  # as if it expired
         async with successor.consume(kfid) as taken:
             assert taken is not None
             async with asyncio.timeout(10):
@@ -286,7 +286,7 @@ async def test_a_lease_not_renewed_for_its_ttl_is_assumed_lost_without_waiting_f
         with pytest.raises(LeaseLostError):
             await anext(stream)
         await stream.aclose()
-    assert await shared_redis.exists(f"{namespace}:lease:{kfid}") == 0  # let go at once
+    assert await shared_redis.exists(f"{namespace}:lease:{{{kfid}}}") == 0  # let go at once
     assert await store.get(kfid) is None
 
 
@@ -340,7 +340,7 @@ async def test_a_callback_while_redis_is_frozen_past_the_command_timeout_is_stil
             await handles(handled, 3)
 
             async def let_go() -> bool:
-                return not await redis.exists(f"wecom_kf:lease:{kfid}")
+                return not await redis.exists(f"wecom_kf:lease:{{{kfid}}}")
 
             await eventually(let_go, within=5.0)  # not 10 s later, when a ghost would expire
     finally:
@@ -361,7 +361,7 @@ async def test_a_take_redis_ran_after_the_client_gave_up_is_claimed_by_the_next_
         await leave_a_ghost(private_redis, store, redis, "wkA")
         async with store.consume("wkA", "TOKEN") as lease:
             assert lease is not None  # ours, not a note waiting 30 s for nobody
-        assert await redis.exists("wecom_kf:lease:wkA", "wecom_kf:wake:wkA") == 0
+        assert await redis.exists("wecom_kf:lease:{wkA}", "wecom_kf:wake:{wkA}") == 0
     finally:
         await store.aclose()
         await redis.aclose()
@@ -419,7 +419,7 @@ async def test_a_release_check_redis_ran_after_the_client_gave_up_keeps_the_wake
             private_redis.thaw()
             pull_again, _token = await again
             assert pull_again is True  # the wake-up is honoured
-            assert await redis.exists("wecom_kf:lease:wkA") == 1  # still ours
+            assert await redis.exists("wecom_kf:lease:{wkA}") == 1  # still ours
     finally:
         await holder.aclose()
         await waker.aclose()
@@ -468,7 +468,7 @@ async def test_a_holder_that_lets_go_without_pulling_hands_the_wake_note_on(
         assert await woken.get() == "wkA"
     async with b.consume("wkA") as taken:
         assert taken is not None  # the note is B's to honour now
-    assert await shared_redis.exists(f"{b.namespace}:wake:wkA") == 0
+    assert await shared_redis.exists(f"{b.namespace}:wake:{{wkA}}") == 0
 
 
 async def test_a_note_the_holder_honours_wakes_nobody(

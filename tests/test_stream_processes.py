@@ -182,7 +182,7 @@ async def test_a_killed_fleet_consumer_is_replaced_within_the_lease_ttl(
             await _until_lines(out, 2 * LIMIT + 2, first)
             os.kill(first.pid, signal.SIGKILL)
             await first.wait()
-            lease_key = f"{redis_namespace}:lease:{kfid}"
+            lease_key = f"{redis_namespace}:lease:{{{kfid}}}"
             remaining_ms = await redis.pttl(lease_key)
             assert 0 < remaining_ms <= 1000  # the dead holder's lease, expiring on its own
             await _until_expired(redis, lease_key)
@@ -231,7 +231,7 @@ async def test_a_paused_fleet_consumer_hands_out_nothing_once_its_lease_ran_out(
             else:
                 raise AssertionError("the consumer did not stop")
             before = len(_lines(out))
-            await _until_expired(redis, f"{redis_namespace}:lease:{kfid}")
+            await _until_expired(redis, f"{redis_namespace}:lease:{{{kfid}}}")
             assert "done" in await _finish(await _start({**config, "name": "successor"}))
             os.kill(paused.pid, signal.SIGCONT)
             _, stderr = await asyncio.wait_for(paused.communicate(), 60)

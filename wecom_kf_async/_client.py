@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -220,7 +221,7 @@ class KfClient:
     @classmethod
     def for_fleet(
         cls,
-        redis_url: str,
+        redis: str | Any,
         *,
         corp_id: str,
         secret: str,
@@ -241,9 +242,16 @@ class KfClient:
         Needs the ``redis`` extra (``pip install 'wecom_kf_async[redis]'``).
 
         Args:
-            redis_url: ``redis://[[user]:password@]host[:port][/db]`` (or
-                ``rediss://``, ``unix://``); one connection pool serves the store and
-                the limiters, and closes with the client.
+            redis: Where the fleet's Redis is: a URL (one connection pool then serves
+                the store and the limiters, and closes with the client), or a client
+                that stays yours (never closed here).
+                ``redis://[[user]:password@]host[:port][/db]`` (``rediss://``,
+                ``unix://``) names one server (Redis or Valkey),
+                ``redis+cluster://host:port[,host:port...]`` a Redis Cluster, and
+                ``redis+sentinel://host:port[,host:port...]/service[/db]`` the
+                primary the Sentinels watch (see :func:`wecom_kf_async.fleet.connect`);
+                a client is a ``redis.asyncio.Redis``, a ``redis.asyncio.RedisCluster``
+                or a Sentinel's ``master_for(service)``.
             corp_id: The corp's id.
             secret: The KF app's secret.
             rate_limit: Calls per second per endpoint for the whole fleet
@@ -254,14 +262,15 @@ class KfClient:
             options: Any other :class:`KfClient` argument (``base_url``, ``timeout``, ...).
         """
         from . import fleet
+        from .fleet import _redis
 
         _check_str("corp_id", corp_id)
         _check_str("secret", secret)
         if {"token_store", "rate_limiter", "limiter_factory"} & set(options):
             raise TypeError("for_fleet sets token_store and the rate limiters itself")
-        redis = fleet.connect(redis_url)
+        client_of_fleet, owned = _redis.open_client(redis)
         store = fleet.RedisTokenStore(
-            redis,
+            client_of_fleet,
             namespace=namespace,
             lock_ttl=lock_ttl,
             clock=options.get("clock", time.time),
@@ -270,7 +279,7 @@ class KfClient:
 
         def shared_limiter(path: str, rate: float) -> RateLimiter:
             return fleet.RedisRateLimiter(
-                redis, rate, name=f"{corp_id}:{path}", namespace=namespace
+                client_of_fleet, rate, name=f"{corp_id}:{path}", namespace=namespace
             )
 
         client = cls(
@@ -282,7 +291,8 @@ class KfClient:
             token_store=store,
             **options,
         )
-        client._closers.append(redis.aclose)
+        if owned:
+            client._closers.append(functools.partial(_redis.close, client_of_fleet))
         return client
 
     def __repr__(self) -> str:

@@ -17,12 +17,11 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 import attrs
-from redis.commands.core import AsyncScript
 
 from .._constants import LOGGER_NAME
 from .._errors import LeaseLostError
 from .._retry import is_testing
-from ._redis import MISCONFIGURED, UNREACHABLE, Redis, text
+from ._redis import MISCONFIGURED, UNREACHABLE, FleetScript, Redis, ready, text
 
 __all__ = ["TRIES", "LeaseKeys", "LeaseScripts", "RedisCursorLease", "run_script"]
 
@@ -114,23 +113,48 @@ return 2
 
 
 class LeaseScripts:
-    """The lease's scripts registered on one client, and the clock that times the lease."""
+    """The lease's scripts registered on one client, and the clock that times the lease.
 
-    def __init__(self, redis: Redis, lease_ttl: float, monotonic: Callable[[], float]) -> None:
+    A take and a save wait for *wait_replicas* replicas (at most *wait_timeout*
+    seconds) when that is above 0: a failover then loses them less often.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        lease_ttl: float,
+        monotonic: Callable[[], float],
+        *,
+        wait_replicas: int = 0,
+        wait_timeout: float = 0.1,
+    ) -> None:
         self.redis = redis
         self.lease_ttl = lease_ttl
         self.lease_ms = max(1, math.ceil(lease_ttl * 1000))
         self.monotonic = monotonic
-        self.take = redis.register_script(_TAKE)
-        self.save = redis.register_script(_SAVE)
-        self.again = redis.register_script(_AGAIN)
-        self.keep = redis.register_script(_KEEP)
-        self.release = redis.register_script(_RELEASE)
-        self.peek = redis.register_script(_PEEK)
+        self.take = FleetScript(redis, _TAKE, replicas=wait_replicas, replica_timeout=wait_timeout)
+        self.save = FleetScript(redis, _SAVE, replicas=wait_replicas, replica_timeout=wait_timeout)
+        self.again = FleetScript(redis, _AGAIN)
+        self.keep = FleetScript(redis, _KEEP)
+        self.release = FleetScript(redis, _RELEASE)
+        self.peek = FleetScript(redis, _PEEK)
+
+    @property
+    def unacknowledged(self) -> int:
+        """Takes and saves that fewer than ``wait_replicas`` replicas had in time."""
+        return self.take.unacknowledged + self.save.unacknowledged
+
+    async def cursor(self, keys: LeaseKeys) -> str | None:
+        """The account's saved cursor (under the key of an older release if only it has one)."""
+        await ready(self.redis)
+        value = await self.redis.get(keys.cursor)
+        if value is None:
+            value = await self.redis.get(keys.legacy_cursor)
+        return None if value is None else text(value)
 
 
 async def run_script(
-    script: AsyncScript,
+    script: FleetScript,
     keys: Sequence[str],
     args: Sequence[str | int],
     *,
@@ -172,11 +196,13 @@ async def run_script(
 
 @attrs.frozen
 class LeaseKeys:
-    """The Redis keys of one account's lease, wake note and cursor."""
+    """The Redis keys of one account's lease, wake note and cursor (one hash tag),
+    and the cursor's key before hash tags (read when the cursor has none yet)."""
 
     lease: str
     wake: str
     cursor: str
+    legacy_cursor: str
 
 
 class RedisCursorLease:
@@ -212,7 +238,7 @@ class RedisCursorLease:
 
     async def _run(
         self,
-        script: AsyncScript,
+        script: FleetScript,
         keys: Sequence[str],
         args: Sequence[str | int],
         retry_args: Sequence[str | int] | None = None,
@@ -244,8 +270,7 @@ class RedisCursorLease:
 
     async def get(self) -> str | None:
         """The account's saved cursor."""
-        value = await self._scripts.redis.get(self._keys.cursor)
-        return None if value is None else text(value)
+        return await self._scripts.cursor(self._keys)
 
     async def set(self, cursor: str) -> None:
         """Save the cursor if the lease is still ours; raise :class:`LeaseLostError` if not."""

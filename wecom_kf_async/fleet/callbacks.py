@@ -17,7 +17,7 @@ import hashlib
 import math
 from typing import Final
 
-from ._redis import DEFAULT_NAMESPACE, Redis, check_namespace, open_client, positive
+from ._redis import DEFAULT_NAMESPACE, Redis, check_namespace, close, open_client, positive, ready
 from .cursors import RedisCursorStore
 
 __all__ = ["DEFAULT_CALLBACK_TOKEN_TTL", "RedisCallbackTokens"]
@@ -30,8 +30,9 @@ class RedisCallbackTokens:
     """Which callback Tokens the fleet has pulled with (see the module).
 
     Args:
-        redis: A ``redis://`` URL (then owned and closed by :meth:`aclose`), or a
-            ``redis.asyncio.Redis`` you own.
+        redis: A URL (then owned and closed by :meth:`aclose`), or a client you own:
+            a ``redis.asyncio.Redis``, a Sentinel's ``master_for()``, or a
+            ``redis.asyncio.RedisCluster``.
         namespace: Prefix of the keys.
         ttl: Seconds a Token is remembered.
     """
@@ -64,13 +65,15 @@ class RedisCallbackTokens:
 
     async def seen(self, token: str) -> bool:
         """Whether a pull with *token* has ended in the last ``ttl`` seconds, fleet-wide."""
+        await ready(self._redis)
         return bool(await self._redis.exists(self._key(token)))
 
     async def remember(self, token: str) -> None:
         """Record that a pull with *token* has ended."""
+        await ready(self._redis)
         await self._redis.set(self._key(token), b"1", px=self._ttl_ms)
 
     async def aclose(self) -> None:
         """Close the Redis client if this memory created it from a URL."""
         if self._owned:
-            await self._redis.aclose()
+            await close(self._redis)

@@ -42,9 +42,11 @@ from ._redis import (
     UNREACHABLE,
     Redis,
     check_namespace,
+    close,
     open_client,
     positive,
-    text,
+    ready,
+    tagged,
 )
 
 __all__ = ["DEFAULT_LEASE_TTL", "RedisCursorLease", "RedisCursorStore"]
@@ -65,19 +67,30 @@ class RedisCursorStore:
 
     It is an :class:`~wecom_kf_async.ExclusiveCursorStore`: ``kf.messages.stream``
     (and the bot) take the account's lease through :meth:`consume`. Keys:
-    ``{namespace}:cursor:{open_kfid}``, ``{namespace}:lease:{open_kfid}`` and
-    ``{namespace}:wake:{open_kfid}``. Redis errors propagate once the lease scripts'
-    own tries are spent: a cursor cannot be kept anywhere else without risking a
-    skipped or repeated page.
+    ``<namespace>:cursor:{<open_kfid>}``, ``<namespace>:lease:{<open_kfid>}`` and
+    ``<namespace>:wake:{<open_kfid>}`` (one hash tag: one cluster slot per account);
+    a cursor saved by a release before hash tags, ``<namespace>:cursor:<open_kfid>``,
+    is read while the account has no other. Redis errors propagate once the lease
+    scripts' own tries are spent: a cursor cannot be kept anywhere else without
+    risking a skipped or repeated page.
+
+    Replication is asynchronous: a failover can lose a lease or cursor write the old
+    primary acknowledged (a page is then handled again; at least once still holds).
+    ``wait_replicas`` narrows that window: each take and save then waits until that
+    many replicas have it (Redis' ``WAIT``), at most ``wait_timeout`` seconds, and a
+    write that fewer had in time is logged and counted in :attr:`unacknowledged`.
 
     Args:
-        redis: A ``redis://`` URL (the store then owns and closes its client), or a
-            ``redis.asyncio.Redis`` you own.
+        redis: A URL (see :func:`~wecom_kf_async.fleet.connect`; the store then owns
+            and closes its client), or a client you own: a ``redis.asyncio.Redis``, a
+            Sentinel's ``master_for()``, or a ``redis.asyncio.RedisCluster``.
         namespace: Prefix of the keys.
         lease_ttl: Seconds a lease lives without renewal (renewed every third of it
             while its consumer runs; a wake note is checked as often).
         monotonic: The clock that times the lease on this side: a holder whose last
             renewal is ``lease_ttl`` old takes its lease as lost.
+        wait_replicas: Replicas that must have each take and save (0: don't wait).
+        wait_timeout: Seconds to wait for them, at most.
     """
 
     def __init__(
@@ -87,12 +100,26 @@ class RedisCursorStore:
         namespace: str = DEFAULT_NAMESPACE,
         lease_ttl: float = DEFAULT_LEASE_TTL,
         monotonic: Callable[[], float] = time.monotonic,
+        wait_replicas: int = 0,
+        wait_timeout: float = 0.1,
     ) -> None:
         self.namespace = check_namespace(namespace)
         self.lease_ttl = positive("lease_ttl", lease_ttl)
+        if isinstance(wait_replicas, bool) or not isinstance(wait_replicas, int):
+            raise TypeError(f"wait_replicas must be an int, got {type(wait_replicas).__name__}")
+        if wait_replicas < 0:
+            raise ValueError(f"wait_replicas must be 0 or more, got {wait_replicas!r}")
+        self.wait_replicas = wait_replicas
+        self.wait_timeout = positive("wait_timeout", wait_timeout)
         self._redis, self._owned = open_client(redis)
         self._monotonic = monotonic
-        self._scripts = LeaseScripts(self._redis, self.lease_ttl, monotonic)
+        self._scripts = LeaseScripts(
+            self._redis,
+            self.lease_ttl,
+            monotonic,
+            wait_replicas=wait_replicas,
+            wait_timeout=self.wait_timeout,
+        )
         #: Owner of a take whose answer never came, per account (claimed by the next one).
         self._unresolved: dict[str, str] = {}
         self._wakers: list[Callable[[str], object]] = []
@@ -104,16 +131,24 @@ class RedisCursorStore:
     def _keys(self, open_kfid: str) -> LeaseKeys:
         ns = self.namespace
         return LeaseKeys(
-            f"{ns}:lease:{open_kfid}", f"{ns}:wake:{open_kfid}", f"{ns}:cursor:{open_kfid}"
+            tagged(ns, "lease", open_kfid),
+            tagged(ns, "wake", open_kfid),
+            tagged(ns, "cursor", open_kfid),
+            f"{ns}:cursor:{open_kfid}",
         )
+
+    @property
+    def unacknowledged(self) -> int:
+        """Lease takes and cursor saves that fewer than ``wait_replicas`` replicas had in time."""
+        return self._scripts.unacknowledged
 
     async def get(self, open_kfid: str) -> str | None:
         """The saved cursor of *open_kfid*, or ``None``."""
-        value = await self._redis.get(self._keys(open_kfid).cursor)
-        return None if value is None else text(value)
+        return await self._scripts.cursor(self._keys(open_kfid))
 
     async def set(self, open_kfid: str, cursor: str) -> None:
         """Save *cursor* for *open_kfid*, without a lease (for tools and migrations)."""
+        await ready(self._redis)
         await self._redis.set(self._keys(open_kfid).cursor, cursor)
 
     # -- the lease -----------------------------------------------------------------
@@ -273,4 +308,4 @@ class RedisCursorStore:
             task.cancel()
         await asyncio.gather(*watchers, return_exceptions=True)
         if self._owned:
-            await self._redis.aclose()
+            await close(self._redis)

@@ -13,11 +13,14 @@ from ._redis import (
     DEFAULT_RECHECK_INTERVAL,
     DEFAULT_SHARED_HEADROOM,
     UNREACHABLE,
+    FleetScript,
     Redis,
     check_namespace,
+    close,
     link_for,
     open_client,
     positive,
+    tagged,
     text,
 )
 
@@ -92,8 +95,9 @@ class RedisRateLimiter:
     never make the others wait for slots nobody used.
 
     Args:
-        redis: A ``redis://`` URL (the limiter owns and closes its client), or a
-            ``redis.asyncio.Redis`` you own.
+        redis: A URL (see :func:`~wecom_kf_async.fleet.connect`; the limiter owns and
+            closes its client), or a client you own: a ``redis.asyncio.Redis``, a
+            Sentinel's ``master_for()``, or a ``redis.asyncio.RedisCluster``.
         rate: Calls per second for the whole fleet.
         name: Which budget: processes with the same namespace and name share it
             (:meth:`KfClient.for_fleet <wecom_kf_async.KfClient.for_fleet>` uses the
@@ -144,8 +148,8 @@ class RedisRateLimiter:
         self._redis, self._owned = open_client(redis)
         self._link = link_for(self._redis, recheck)
         self._sleep = sleep
-        self._reserve = self._redis.register_script(_RESERVE)
-        self._return = self._redis.register_script(_RETURN)
+        self._reserve = FleetScript(self._redis, _RESERVE)
+        self._return = FleetScript(self._redis, _RETURN)
         self._args = [self.interval_us]
         self._returns: set[asyncio.Task[None]] = set()
 
@@ -162,12 +166,12 @@ class RedisRateLimiter:
     @property
     def key(self) -> str:
         """The Redis key holding the next free slot."""
-        return f"{self.namespace}:rate:{self.name}"
+        return tagged(self.namespace, "rate", self.name)
 
     @property
     def returned_key(self) -> str:
         """The Redis key of the sorted set of slots handed back by callers that gave up."""
-        return f"{self.namespace}:rate-returned:{self.name}"
+        return tagged(self.namespace, "rate-returned", self.name)
 
     async def acquire(self) -> None:
         """Wait for this process's next slot in the fleet's budget."""
@@ -205,4 +209,4 @@ class RedisRateLimiter:
         if self._returns:
             await asyncio.gather(*self._returns, return_exceptions=True)
         if self._owned:
-            await self._redis.aclose()
+            await close(self._redis)

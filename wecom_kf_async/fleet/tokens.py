@@ -21,12 +21,15 @@ from ._redis import (
     DEFAULT_POLL_INTERVAL,
     DEFAULT_RECHECK_INTERVAL,
     UNREACHABLE,
+    FleetScript,
     Redis,
     RedisUnreachable,
     check_namespace,
+    close,
     link_for,
     open_client,
     positive,
+    tagged,
     text,
 )
 
@@ -104,9 +107,10 @@ class RedisTokenStore:
     Plug it into :class:`~wecom_kf_async.KfClient` as ``token_store=``. Every process
     with the same Redis, namespace, corp id and secret shares one token:
 
-    - Keys are ``{namespace}:token:{corp_id}:{hash}`` and ``{namespace}:lock:...``;
-      the hash is of the secret, which never reaches Redis. The only value that
-      matters is the token itself.
+    - Keys are ``<namespace>:token:{<corp_id>:<hash>}`` and
+      ``<namespace>:lock:{<corp_id>:<hash>}``: the braces are a hash tag, so on a
+      cluster a token and its lock share a slot; the hash is of the secret, which
+      never reaches Redis. The only value that matters is the token itself.
     - A refresh takes a lock (``SET NX PX`` with a random owner, renewed while the
       refresh runs, released by a script that checks the owner), then reads again
       before calling ``gettoken``. Other processes poll, backing off from 20 ms to
@@ -122,8 +126,9 @@ class RedisTokenStore:
     token fetched meanwhile is written back for the others.
 
     Args:
-        redis: A ``redis://`` URL (the store then owns and closes its client), or a
-            ``redis.asyncio.Redis`` you own.
+        redis: A URL (see :func:`~wecom_kf_async.fleet.connect`; the store then owns
+            and closes its client), or a client you own: a ``redis.asyncio.Redis``, a
+            Sentinel's ``master_for()``, or a ``redis.asyncio.RedisCluster``.
         namespace: Prefix of every key.
         lock_ttl: Seconds a refresh lock lives without renewal.
         refresh_wait: Seconds a process waits, at most, for another one's refresh
@@ -159,12 +164,12 @@ class RedisTokenStore:
         self._keys: set[str] = set()
         self._synced: dict[str, int] = {}
         self._link.on_recovery(self._resync_all)
-        self._claim = self._redis.register_script(_CLAIM)
-        self._read_script = self._redis.register_script(_READ)
-        self._write_script = self._redis.register_script(_WRITE)
-        self._invalidate_script = self._redis.register_script(_INVALIDATE)
-        self._release = self._redis.register_script(_RELEASE)
-        self._renew = self._redis.register_script(_RENEW)
+        self._claim = FleetScript(self._redis, _CLAIM)
+        self._read_script = FleetScript(self._redis, _READ)
+        self._write_script = FleetScript(self._redis, _WRITE)
+        self._invalidate_script = FleetScript(self._redis, _INVALIDATE)
+        self._release = FleetScript(self._redis, _RELEASE)
+        self._renew = FleetScript(self._redis, _RENEW)
 
     def __repr__(self) -> str:
         return f"RedisTokenStore(redis at {self._link.where}, namespace={self.namespace!r})"
@@ -176,11 +181,11 @@ class RedisTokenStore:
 
     def token_key(self, key: str) -> str:
         """The Redis key of the token cached under *key*."""
-        return f"{self.namespace}:token:{key}"
+        return tagged(self.namespace, "token", key)
 
     def lock_key(self, key: str) -> str:
         """The Redis key of the refresh lock for *key*."""
-        return f"{self.namespace}:lock:{key}"
+        return tagged(self.namespace, "lock", key)
 
     # -- conversions -------------------------------------------------------------
 
@@ -382,4 +387,4 @@ class RedisTokenStore:
     async def aclose(self) -> None:
         """Close the Redis client if the store created it from a URL."""
         if self._owned:
-            await self._redis.aclose()
+            await close(self._redis)
