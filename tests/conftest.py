@@ -166,44 +166,97 @@ async def until(condition: Callable[[], bool], *, limit: int = 10_000) -> None:
 pytest_plugins = ["pytester"]
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+#: The deployments ``.ci/redis-deployments start`` runs on loopback, by kind.
+REDIS_DEPLOYMENTS = {
+    "single": REDIS_URL,
+    "cluster": os.environ.get(
+        "REDIS_CLUSTER_URL", "redis+cluster://127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002"
+    ),
+    "sentinel": os.environ.get(
+        "REDIS_SENTINEL_URL",
+        "redis+sentinel://127.0.0.1:26480,127.0.0.1:26481,127.0.0.1:26482/kfprimary",
+    ),
+    "valkey": os.environ.get("VALKEY_URL", "redis://127.0.0.1:6490/0"),
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked ``every_redis`` run on one server and on the cluster."""
+    if "redis_kind" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "every_redis"
+    ):
+        metafunc.parametrize("redis_kind", ["single", "cluster"])
+
+
+@pytest.fixture
+def redis_kind() -> str:
+    """Which deployment ``redis_url`` names (``every_redis`` tests get each in turn)."""
+    return "single"
 
 
 async def _redis_answers(url: str) -> str | None:
     """None if Redis at *url* answers PING, else why not."""
-    import redis.asyncio as aioredis
+    from wecom_kf_async.fleet import _redis
 
-    client = aioredis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=2.0)
+    client = _redis.connect(url)
     try:
+        await _redis.ready(client)
         await client.ping()
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
     finally:
-        await client.aclose()
+        await _redis.close(client)
     return None
 
 
-@pytest.fixture
-async def redis_url() -> AsyncIterator[str]:
-    """``REDIS_URL`` (default ``redis://127.0.0.1:6379/15``), its database emptied.
+async def _empty(url: str) -> None:
+    """Delete every key of the test deployment at *url* (it holds nothing else)."""
+    from wecom_kf_async.fleet import _redis
 
-    Without a Redis the test fails when ``CI`` is set (CI must provide one) and is
-    skipped otherwise.
-    """
-    import redis.asyncio as aioredis
+    client = _redis.connect(url)
+    try:
+        await _redis.ready(client)
+        if isinstance(client, _redis.RedisCluster):
+            await client.flushdb(target_nodes=_redis.RedisCluster.PRIMARIES)
+        else:
+            await client.flushdb()
+    finally:
+        await _redis.close(client)
 
-    problem = await _redis_answers(REDIS_URL)
+
+async def deployment_url(kind: str) -> str:
+    """The URL of the *kind* deployment; fails under CI, skips elsewhere, if it is down."""
+    url = REDIS_DEPLOYMENTS[kind]
+    problem = await _redis_answers(url)
     if problem is not None:
-        message = f"no Redis answers at REDIS_URL ({problem})"
+        message = f"no Redis {kind} answers at {url} ({problem}); see .ci/redis-deployments"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    client = aioredis.Redis.from_url(REDIS_URL)
+    return url
+
+
+@pytest.fixture
+async def redis_url(redis_kind: str) -> AsyncIterator[str]:
+    """The test Redis of ``redis_kind``, emptied before and after the test.
+
+    One server is ``REDIS_URL`` (default ``redis://127.0.0.1:6379/15``); the cluster
+    is ``REDIS_CLUSTER_URL``. Without it the test fails when ``CI`` is set (CI must
+    provide one) and is skipped otherwise.
+    """
+    url = await deployment_url(redis_kind)
+    await _empty(url)
     try:
-        await client.flushdb()
-        yield REDIS_URL
-        await client.flushdb()
+        yield url
     finally:
-        await client.aclose()
+        await _empty(url)
+
+
+def connect_redis(url: str) -> Any:
+    """A client of the test Redis at *url*, of whatever kind (single, cluster, Sentinel)."""
+    from wecom_kf_async.fleet import connect
+
+    return connect(url)
 
 
 def run_python(code: str, cwd: Path, name: str = "script.py") -> subprocess.CompletedProcess[str]:

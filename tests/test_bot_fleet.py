@@ -11,14 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import redis.asyncio as aioredis
+import pytest
 
 from wecom_kf_async import Text
 from wecom_kf_async.testing import WeComSimulator, serve
 
+from .conftest import connect_redis
+
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "fleetBotToken01"
 KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
+
+
+pytestmark = pytest.mark.every_redis
 
 
 async def _worker(config: dict[str, Any]) -> tuple[asyncio.subprocess.Process, str]:
@@ -114,7 +119,7 @@ async def test_a_rolling_deploy_does_not_lose_the_wake_up_left_for_the_old_worke
     kfid = sim.add_account("Support")
     out = tmp_path / "handled.txt"
     namespace = f"t-{uuid.uuid4().hex[:8]}"
-    redis = aioredis.Redis.from_url(redis_url)
+    redis = connect_redis(redis_url)
     async with serve(sim) as base_url:
         common = {
             **_common(base_url, redis_url, namespace, out),

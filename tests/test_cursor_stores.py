@@ -20,6 +20,8 @@ from wecom_kf_async import (
 )
 from wecom_kf_async.fleet import RedisCursorStore
 
+from .conftest import connect_redis
+
 
 async def test_in_memory_store_round_trips_per_account() -> None:
     """Each account keeps its own cursor; an unknown one has none."""
@@ -66,7 +68,7 @@ async def test_a_file_that_is_not_a_cursor_file_is_refused_not_overwritten(
 @pytest.fixture
 async def redis(redis_url: str) -> aioredis.Redis:
     """A client of the test Redis (its database emptied by ``redis_url``)."""
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_redis(redis_url)
     yield client
     await client.aclose()
 

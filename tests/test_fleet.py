@@ -22,15 +22,17 @@ from wecom_kf_async import AccessToken, KfClient, RateLimiter, RequestTimeoutErr
 from wecom_kf_async.fleet import RedisRateLimiter, RedisTokenStore, connect
 from wecom_kf_async.testing import SIM_SECRET, WeComSimulator
 
-from .conftest import FakeClock, until
+from .conftest import FakeClock, connect_redis, until
 
 KEY = token_key("wwcorp", "s3cret")
+
+pytestmark = pytest.mark.every_redis
 
 
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
     """A client of the test Redis (its database emptied by ``redis_url``)."""
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_redis(redis_url)
     try:
         yield client
     finally:
@@ -658,8 +660,8 @@ async def test_a_wrong_redis_password_raises_instead_of_falling_back(
     from redis.exceptions import AuthenticationError
 
     caplog.set_level(logging.DEBUG)
-    host = redis_url.split("://", 1)[1]
-    store = RedisTokenStore(f"redis://nobody:hunter2@{host}")
+    scheme, host = redis_url.split("://", 1)
+    store = RedisTokenStore(f"{scheme}://nobody:hunter2@{host}")
     limiter = RedisRateLimiter(store.redis, 10, fallback=CountingLimiter())
     try:
         with pytest.raises(AuthenticationError) as caught:

@@ -30,13 +30,16 @@ from wecom_kf_async import KfBot, LeaseLostError, TextMessage
 from wecom_kf_async.fleet import RedisCursorLease, RedisCursorStore, connect
 from wecom_kf_async.testing import WeComSimulator
 
-from .conftest import FakeClock, client_for
+from .conftest import FakeClock, client_for, connect_redis
 
 LOGGER = "wecom_kf_async"
 
 REDIS_SERVER = shutil.which("redis-server")
 
-pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="needs redis-server")
+pytestmark = [
+    pytest.mark.skipif(REDIS_SERVER is None, reason="needs redis-server"),
+    pytest.mark.every_redis,
+]
 
 
 class PrivateRedis:
@@ -144,7 +147,7 @@ def namespace() -> str:
 @pytest.fixture
 async def shared_redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
     """A client of the shared test Redis (its database emptied by ``redis_url``)."""
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_redis(redis_url)
     yield client
     await client.aclose()
 

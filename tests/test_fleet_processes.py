@@ -18,14 +18,18 @@ from typing import Any
 
 import httpx
 import pytest
-import redis.asyncio as aioredis
 
 from wecom_kf_async.testing import SIM_SECRET, serve_in_subprocess
+
+from .conftest import connect_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Generous bound for a process to start or a round to finish on a loaded machine.
 STEP_TIMEOUT = 60.0
+
+
+pytestmark = pytest.mark.every_redis
 
 
 class Worker:
@@ -197,7 +201,7 @@ async def test_a_killed_lock_holder_delays_the_others_at_most_the_lock_ttl(
         await asyncio.sleep(0.02)
     else:
         raise AssertionError("the victim's gettoken never reached the simulator")
-    redis = aioredis.Redis.from_url(redis_url)
+    redis = connect_redis(redis_url)
     try:
         locks = [key async for key in redis.scan_iter(f"{fleet.namespace}:lock:*")]
         assert len(locks) == 1, "the victim should hold the refresh lock"
@@ -246,7 +250,7 @@ async def test_no_secret_reaches_redis(
 ) -> None:
     workers = await fleet.start(2, callers=5, rate_limit=100)
     _assert_all_succeeded(await fleet.round(workers))
-    redis = aioredis.Redis.from_url(redis_url)
+    redis = connect_redis(redis_url)
     try:
         keys = [key async for key in redis.scan_iter(f"{fleet.namespace}:*")]
         assert keys, "fleet mode wrote nothing to Redis"

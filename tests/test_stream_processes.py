@@ -22,8 +22,13 @@ import redis.asyncio as aioredis
 
 from wecom_kf_async.testing import WeComSimulator, serve
 
+from .conftest import connect_redis
+
 ROOT = Path(__file__).resolve().parents[1]
 LIMIT = 5  # messages per page
+
+
+pytestmark = pytest.mark.every_redis
 
 
 async def _start(config: dict[str, Any]) -> asyncio.subprocess.Process:
@@ -165,7 +170,7 @@ async def test_a_killed_fleet_consumer_is_replaced_within_the_lease_ttl(
     """The holder dies mid-pull; once its lease expires the next one takes over, losing nothing."""
     sim, kfid, expected = _account(5, 60)
     out = tmp_path / "handled.txt"
-    redis = aioredis.Redis.from_url(redis_url)
+    redis = connect_redis(redis_url)
     try:
         async with serve(sim) as base_url:
             config = _fleet_config(
@@ -208,7 +213,7 @@ async def test_a_paused_fleet_consumer_hands_out_nothing_once_its_lease_ran_out(
     """
     sim, kfid, expected = _account(6, 40)
     out = tmp_path / "handled.txt"
-    redis = aioredis.Redis.from_url(redis_url)
+    redis = connect_redis(redis_url)
     try:
         async with serve(sim) as base_url:
             config = _fleet_config(

@@ -232,6 +232,8 @@ async def ready(client: Redis) -> None:
         try:
             await client.initialize()
         except RedisClusterException as exc:
+            if isinstance(exc.__cause__, MISCONFIGURED):  # a wrong password: say so
+                raise exc.__cause__ from None
             raise RedisConnectionError(f"the cluster cannot be reached: {exc}") from exc
         _initialised.add(client)
 
