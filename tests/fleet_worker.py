@@ -2,13 +2,15 @@
 
 It opens ``KfClient.for_fleet(...)``, prints ``ready``, and then for each ``go`` line
 on stdin runs one round (``callers`` concurrent callers, ``calls`` one-id batch_get
-calls each) and prints one JSON line with the outcome; ``quit`` ends it.
+calls each; or, with ``batch``, one batch_get of that many ids) and prints one JSON
+line with the outcome, the library's warnings included; ``quit`` ends it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 import time
 from typing import Any
@@ -32,20 +34,58 @@ async def _caller(kf: KfClient, worker: int, caller: int, calls: int) -> list[st
     return errors
 
 
+async def _batch(kf: KfClient, worker: int, size: int) -> tuple[int, list[str]]:
+    """One batch_get of *size* ids: how many were answered with a customer, and errors."""
+    ids = [f"wm{worker}b{n}" for n in range(size)]
+    try:
+        result = await kf.customers.batch_get(ids)
+    except Exception as exc:
+        return 0, [f"{type(exc).__name__}: {exc}"]
+    errors = [f"{uid}: {error!r}" for uid, error in list(result.failed.items())[:5]]
+    answered = sum(1 for uid in ids if uid in result)
+    if result.failed:
+        errors.append(f"{len(result.failed)} ids failed")
+    return answered, errors
+
+
+class _Warnings(logging.Handler):
+    """The library's warnings of one round."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 async def _round(kf: KfClient, config: dict[str, Any]) -> dict[str, Any]:
     started = time.monotonic()
-    outcomes = await asyncio.gather(
-        *(
-            _caller(kf, config["worker"], caller, config["calls"])
-            for caller in range(config["callers"])
-        )
-    )
-    errors = [error for outcome in outcomes for error in outcome]
+    warnings = _Warnings()
+    logging.getLogger("wecom_kf_async").addHandler(warnings)
+    answered = 0
+    try:
+        if config.get("batch"):
+            answered, errors = await _batch(kf, config["worker"], config["batch"])
+            calls = 1
+        else:
+            outcomes = await asyncio.gather(
+                *(
+                    _caller(kf, config["worker"], caller, config["calls"])
+                    for caller in range(config["callers"])
+                )
+            )
+            errors = [error for outcome in outcomes for error in outcome]
+            calls = config["callers"] * config["calls"]
+    finally:
+        logging.getLogger("wecom_kf_async").removeHandler(warnings)
     return {
-        "calls": config["callers"] * config["calls"],
+        "calls": calls,
+        "answered": answered,
         "errors": errors,
         "elapsed": time.monotonic() - started,
         "refresh_count": kf.tokens.refresh_count,
+        "warnings": warnings.messages,
     }
 
 
