@@ -194,34 +194,65 @@ def redis_kind() -> str:
     return "single"
 
 
+def connect_redis(url: str) -> Any:
+    """A client of the test Redis at *url*, of whatever kind (single, cluster, Sentinel).
+
+    Built with redis-py alone (not the library's ``fleet.connect``), so the fleet
+    tests' own plumbing works whatever the library under test does with URLs.
+    """
+    import redis.asyncio as aioredis
+    from redis.asyncio.cluster import ClusterNode, RedisCluster
+    from redis.asyncio.sentinel import Sentinel
+
+    scheme, rest = url.split("://", 1)
+    if scheme in ("redis+cluster", "redis+sentinel"):
+        hosts, _, path = rest.partition("/")
+        pairs = [(host, int(port)) for host, port in (h.rsplit(":", 1) for h in hosts.split(","))]
+        if scheme == "redis+cluster":
+            return RedisCluster(startup_nodes=[ClusterNode(h, p) for h, p in pairs])
+        sentinel = Sentinel(pairs, socket_timeout=2.0)
+        primary = sentinel.master_for(path.split("/")[0], socket_timeout=2.0)
+        _sentinels[id(primary)] = sentinel
+        return primary
+    return aioredis.Redis.from_url(url)
+
+
+_sentinels: dict[int, Any] = {}
+
+
+async def close_redis(client: Any) -> None:
+    """Close a client :func:`connect_redis` made (a Sentinel's connections too)."""
+    await client.aclose()
+    sentinel = _sentinels.pop(id(client), None)
+    if sentinel is not None:
+        for node in sentinel.sentinels:
+            await node.aclose()
+
+
 async def _redis_answers(url: str) -> str | None:
     """None if Redis at *url* answers PING, else why not."""
-    from wecom_kf_async.fleet import _redis
-
-    client = _redis.connect(url)
+    client = connect_redis(url)
     try:
-        await _redis.ready(client)
         await client.ping()
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
     finally:
-        await _redis.close(client)
+        await close_redis(client)
     return None
 
 
 async def _empty(url: str) -> None:
     """Delete every key of the test deployment at *url* (it holds nothing else)."""
-    from wecom_kf_async.fleet import _redis
+    from redis.asyncio.cluster import RedisCluster
 
-    client = _redis.connect(url)
+    client = connect_redis(url)
     try:
-        await _redis.ready(client)
-        if isinstance(client, _redis.RedisCluster):
-            await client.flushdb(target_nodes=_redis.RedisCluster.PRIMARIES)
+        if isinstance(client, RedisCluster):
+            await client.flushdb(target_nodes=RedisCluster.PRIMARIES)
         else:
             await client.flushdb()
     finally:
-        await _redis.close(client)
+        await close_redis(client)
 
 
 async def deployment_url(kind: str) -> str:
@@ -250,13 +281,6 @@ async def redis_url(redis_kind: str) -> AsyncIterator[str]:
         yield url
     finally:
         await _empty(url)
-
-
-def connect_redis(url: str) -> Any:
-    """A client of the test Redis at *url*, of whatever kind (single, cluster, Sentinel)."""
-    from wecom_kf_async.fleet import connect
-
-    return connect(url)
 
 
 def run_python(code: str, cwd: Path, name: str = "script.py") -> subprocess.CompletedProcess[str]:

@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.sentinel import SentinelConnectionPool
 
-from wecom_kf_async.fleet import _redis
+from .conftest import close_redis, connect_redis
 
 #: Seconds a deployment gets to settle (failover, a restarted node rejoining).
 SETTLE = 60.0
@@ -47,10 +47,10 @@ def describe(host: str, port: int) -> Node:
     return Node(host, port, int(info["process_id"]), info["executable"], info["config_file"])
 
 
-async def primary_of(client: _redis.Redis, key: str) -> tuple[str, int]:
+async def primary_of(client: Any, key: str) -> tuple[str, int]:
     """The address of the primary that holds *key* now."""
-    await _redis.ready(client)
     if isinstance(client, RedisCluster):
+        await client.initialize()
         node = client.get_node_from_key(key)
         return node.host, int(node.port)
     pool = client.connection_pool
@@ -131,7 +131,7 @@ async def _cluster_healthy(ports: list[int]) -> bool:
     return primaries == len(ports) // 2
 
 
-async def _sentinel_healthy(client: _redis.Redis) -> bool:
+async def _sentinel_healthy(client: Any) -> bool:
     pool = client.connection_pool
     assert isinstance(pool, SentinelConnectionPool)
     try:
@@ -148,7 +148,7 @@ async def _sentinel_healthy(client: _redis.Redis) -> bool:
 
 async def until_healthy(kind: str, url: str) -> None:
     """Wait (bounded) until every node answers and each primary has its replica again."""
-    client = _redis.connect(url)
+    client = connect_redis(url)
     try:
         async with asyncio.timeout(SETTLE):
             while True:
@@ -168,4 +168,4 @@ async def until_healthy(kind: str, url: str) -> None:
                     return
                 await asyncio.sleep(0.2)
     finally:
-        await _redis.close(client)
+        await close_redis(client)

@@ -19,11 +19,11 @@ from typing import Any
 import httpx
 import pytest
 
-from wecom_kf_async.fleet import RedisCursorStore, RedisRateLimiter, _redis
+from wecom_kf_async.fleet import RedisCursorStore, RedisRateLimiter
 from wecom_kf_async.testing import SIM_CORP_ID, WeComSimulator, serve, serve_in_subprocess
 
 from . import redis_deployments as deployments
-from .conftest import deployment_url
+from .conftest import close_redis, connect_redis, deployment_url
 from .test_fleet_processes import Fleet, _assert_all_succeeded, _gettokens, _stats
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,11 +70,11 @@ class KilledPrimary:
         self.killed_at = 0.0
 
     async def kill(self, key: str) -> deployments.Node:
-        client = _redis.connect(self.url)
+        client = connect_redis(self.url)
         try:
             host, port = await deployments.primary_of(client, key)
         finally:
-            await _redis.close(client)
+            await close_redis(client)
         self.node = deployments.describe(host, port)
         self.killed_at = time.monotonic()
         deployments.kill(self.node)
@@ -194,12 +194,11 @@ async def test_a_primary_killed_mid_batch_costs_no_id_and_no_call(
         while (await _stats(sim_control))["calls"].get(BATCH_PATH, 0) < 120:
             assert time.monotonic() < deadline, "the batches made no progress"
             await asyncio.sleep(0.02)
-        probe = _redis.connect(url)
+        probe = connect_redis(url)
         try:
-            await _redis.ready(probe)
             assert await probe.exists(key.key) == 1, "the budget's key should be in use"
         finally:
-            await _redis.close(probe)
+            await close_redis(probe)
         node = await victim.kill(key.key)
         results = [await worker.result() for worker in workers]
     finally:
