@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, str] = {
     "stream": "kf.messages.stream over 1,000,000 messages: peak RSS growth (flat memory)",
     "scale": "1,000,000 ids: batch_get vs iter_batch_get wall time and peak RSS",
     "fleet": "4 processes sharing 40 calls/s on Redis: RedisRateLimiter vs limits",
+    "replicas": "a cursor save with wait_replicas=1 vs 0, on Sentinel and a cluster",
     "download": "kf.media.download of 100 MB in 20 MB ranges: MB/s, CPU, peak RSS vs bare httpx",
     "callback": "callback POST path (verify + decrypt + parse) per request vs wechatpy",
 }

@@ -271,6 +271,7 @@ FLEET_ALL = {
     "RedisCursorStore",
     "RedisRateLimiter",
     "RedisTokenStore",
+    "close",
     "connect",
 }
 

@@ -12,8 +12,11 @@ shares the token cache, the refresh and the calls-per-second budget through Redi
 - :class:`RedisCallbackTokens` remembers the callback Tokens the fleet pulled with,
   so a callback WeCom repeats to another (or a restarted) worker is not pulled twice.
 
-The token store and the limiter fall back to in-process behaviour while Redis is
-unreachable (one warning per outage) and go back to Redis when it answers again.
+Each takes a URL (:func:`connect`: one server, ``redis+cluster://`` or
+``redis+sentinel://``) or a client of any kind, which stays the caller's. The token
+store and the limiter fall back to in-process behaviour while Redis is unreachable
+(one warning per outage; a cluster or Sentinel in failover counts as unreachable)
+and go back to Redis when it answers again.
 :meth:`KfClient.for_fleet <wecom_kf_async.KfClient.for_fleet>` wires both in one
 line.
 
@@ -27,6 +30,7 @@ from ._redis import (
     DEFAULT_NAMESPACE,
     DEFAULT_RECHECK_INTERVAL,
     DEFAULT_SHARED_HEADROOM,
+    close,
     connect,
 )
 from .callbacks import DEFAULT_CALLBACK_TOKEN_TTL, RedisCallbackTokens
@@ -46,5 +50,6 @@ __all__ = [
     "RedisCursorStore",
     "RedisRateLimiter",
     "RedisTokenStore",
+    "close",
     "connect",
 ]

@@ -371,7 +371,7 @@ def open_client(redis: str | Redis) -> tuple[Redis, bool]:
 
 
 def tagged(namespace: str, kind: str, entity: str) -> str:
-    """The key of *entity*'s *kind*: ``{namespace}:{kind}:{{entity}}``.
+    """The key of *entity*'s *kind*: ``<namespace>:<kind>:{<entity>}``.
 
     The braces make *entity* the key's hash tag: on a cluster, every key of one
     entity (a token and its lock, a budget's two keys, an account's lease, wake note

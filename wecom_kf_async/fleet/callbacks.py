@@ -7,7 +7,7 @@ records a Token once a pull with it has ended, so a repeat that reaches any bot 
 the fleet afterwards causes no second pull. ``KfBot`` uses one on its own when its
 cursor store is a ``RedisCursorStore``.
 
-Keys: ``{namespace}:cbtoken:{sha256 of the Token}`` (the Token itself is never
+Keys: ``<namespace>:cbtoken:<sha256 of the Token>`` (the Token itself is never
 stored), each expiring after ``ttl`` seconds.
 """
 
