@@ -15,7 +15,7 @@ import pytest
 
 from wecom_kf_async import KfClient, set_testing
 from wecom_kf_async.instrumentation import InstrumentationEvent
-from wecom_kf_async.testing import SIM_SECRET, WeComSimulator
+from wecom_kf_async.testing import SIM_SECRET, WeComSimulator, serve_in_subprocess
 
 
 @pytest.fixture(autouse=True)
@@ -281,6 +281,20 @@ async def redis_url(redis_kind: str) -> AsyncIterator[str]:
         yield url
     finally:
         await _empty(url)
+
+
+@pytest.fixture
+def sim_url() -> Iterator[str]:
+    """The simulator, served by its own process (the fleet tests' workers call it)."""
+    with serve_in_subprocess() as url:
+        yield url
+
+
+@pytest.fixture
+async def sim_control(sim_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the simulator's ``/__sim__/`` control endpoints."""
+    async with httpx.AsyncClient(base_url=f"{sim_url}/__sim__") as client:
+        yield client
 
 
 def run_python(code: str, cwd: Path, name: str = "script.py") -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,6 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import httpx
 import pytest
 
 from wecom_kf_async.fleet import RedisCursorStore, RedisRateLimiter
-from wecom_kf_async.testing import SIM_CORP_ID, WeComSimulator, serve, serve_in_subprocess
+from wecom_kf_async.testing import SIM_CORP_ID, WeComSimulator, serve
 
 from . import redis_deployments as deployments
 from .conftest import close_redis, connect_redis, deployment_url
@@ -47,18 +46,6 @@ async def replicated(request: pytest.FixtureRequest) -> tuple[str, str]:
     url = await deployment_url(kind)
     await deployments.until_healthy(kind, url)
     return kind, url
-
-
-@pytest.fixture
-def sim_url() -> Iterator[str]:
-    with serve_in_subprocess() as url:
-        yield url
-
-
-@pytest.fixture
-async def sim_control(sim_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=f"{sim_url}/__sim__") as client:
-        yield client
 
 
 class KilledPrimary:

@@ -12,14 +12,14 @@ import os
 import signal
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from wecom_kf_async.testing import SIM_SECRET, serve_in_subprocess
+from wecom_kf_async.testing import SIM_SECRET
 
 from .conftest import connect_redis
 
@@ -120,20 +120,6 @@ class Fleet:
 
     async def stop(self) -> None:
         await asyncio.gather(*(worker.stop() for worker in self.workers))
-
-
-@pytest.fixture
-def sim_url() -> Iterator[str]:
-    """The simulator, served by its own process."""
-    with serve_in_subprocess() as url:
-        yield url
-
-
-@pytest.fixture
-async def sim_control(sim_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client for the simulator's ``/__sim__/`` control endpoints."""
-    async with httpx.AsyncClient(base_url=f"{sim_url}/__sim__") as client:
-        yield client
 
 
 @pytest.fixture
