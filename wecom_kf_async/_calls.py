@@ -145,19 +145,24 @@ class Urls:
     Parsing a URL costs more than the rest of a call's own work.
     """
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token_param: str = "access_token",  # noqa: S107 - a parameter's name
+    ) -> None:
         self._base_url = base_url
+        self._param = token_param
         self._last: dict[str, tuple[AccessToken, httpx.URL]] = {}
 
     def url(self, path: str, params: Mapping[str, str], token: AccessToken | None) -> httpx.URL:
         """The URL of a call to *path* with *params* and the access token."""
         if params or token is None:
-            query = dict(params) if token is None else {**params, "access_token": token.value}
+            query = dict(params) if token is None else {**params, self._param: token.value}
             return httpx.URL(f"{self._base_url}/cgi-bin/{path}", params=query)
         cached = self._last.get(path)
         if cached is not None and cached[0] is token:
             return cached[1]
-        url = httpx.URL(f"{self._base_url}/cgi-bin/{path}", params={"access_token": token.value})
+        url = httpx.URL(f"{self._base_url}/cgi-bin/{path}", params={self._param: token.value})
         self._last[path] = (token, url)
         return url
 

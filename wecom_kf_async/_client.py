@@ -28,6 +28,7 @@ from ._limiter import AdaptiveThrottle, LocalRateLimiter, RateLimiter
 from ._pipeline import Pipeline
 from ._redact import install_log_redaction
 from ._retry import RetryPolicy
+from ._sources import SelfBuiltApp, TokenSource
 from ._token import InMemoryTokenStore, TokenManager, TokenStore
 from ._transport import ClientSender, DirectSender, Sender, attempt_limit, default_transport
 from .instrumentation._hooks import Hook, Hooks, get_default_instrumentation
@@ -81,6 +82,9 @@ class KfClient:
     Args:
         corp_id: The corp's id (``ww...``).
         secret: The secret of the app that calls the KF API. Never logged or shown.
+        token_source: Instead of ``corp_id`` and ``secret``: where the corp's token
+            comes from (an :class:`~wecom_kf_async.AgencyApp`, a third-party app's
+            :class:`~wecom_kf_async.providers.ThirdPartyCorp`, ...).
         base_url: Where the API lives; point it at the simulator in tests.
         max_concurrency: Requests in flight at once.
         rate_limit: Calls per second this client allows itself on each endpoint
@@ -118,11 +122,15 @@ class KfClient:
             else ``[LoggingInstrumentation()]``; ``[]`` for none.
     """
 
+    #: The query parameter that carries the token.
+    _TOKEN_PARAM = "access_token"  # noqa: S105 - a parameter's name
+
     def __init__(
         self,
         *,
-        corp_id: str,
-        secret: str,
+        corp_id: str | None = None,
+        secret: str | None = None,
+        token_source: TokenSource | None = None,
         base_url: str = DEFAULT_BASE_URL,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         rate_limit: float | None = DEFAULT_RATE_LIMIT,
@@ -140,8 +148,16 @@ class KfClient:
         rng: random.Random | None = None,
         instrumentation: Sequence[Hook] | None = None,
     ) -> None:
-        self.corp_id = _check_str("corp_id", corp_id)
-        _check_str("secret", secret)
+        if token_source is None:
+            token_source = SelfBuiltApp(
+                _check_str("corp_id", corp_id), _check_str("secret", secret)
+            )
+        elif corp_id is not None or secret is not None:
+            raise ValueError("pass either corp_id and secret, or token_source, not both")
+        elif not isinstance(token_source, TokenSource):
+            raise TypeError("token_source must have corp_id, cache_key and an async fetch()")
+        #: The corp's id.
+        self.corp_id = token_source.corp_id
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
@@ -173,9 +189,9 @@ class KfClient:
             get_default_instrumentation() if instrumentation is None else instrumentation
         )
         self._pipeline = Pipeline(
-            corp_id=corp_id,
-            secret=secret,
+            source=token_source,
             base_url=self.base_url,
+            token_param=self._TOKEN_PARAM,
             max_concurrency=max_concurrency,
             budgets=Budgets(
                 rate_limit=self.rate_limit,

@@ -243,9 +243,44 @@ _KNOWLEDGE_ROWS = (
     Endpoint(path="kf/knowledge/list_intent", doc_page=95972, summary="knowledge-base intents"),
 )
 
+# Service providers: a third-party app's tokens (pages 90600, 90603, 90605; the
+# suite endpoints carry the suite_access_token) and the id conversions a provider
+# needs (pages 97110, 97108), each with its own budget.
+_PROVIDER_ROWS = (
+    Endpoint(
+        path="service/get_suite_token",
+        doc_page=90600,
+        authed=False,
+        summary="a third-party app's suite_access_token (needs the newest suite_ticket)",
+    ),
+    Endpoint(
+        path="service/get_permanent_code",
+        doc_page=90603,
+        safety=_U,
+        check="the auth_code is single-use: if the first try went through, its permanent "
+        "code was lost; ask the corp's admin to authorise the app again",
+        summary="exchange an install's auth_code for the corp's permanent code",
+    ),
+    Endpoint(
+        path="service/get_corp_token",
+        doc_page=90605,
+        summary="an authorised corp's access_token (errcode only on failure)",
+    ),
+    Endpoint(
+        path="idconvert/open_kfid",
+        doc_page=97110,
+        summary="the corp's open_kfids as the provider's (at most 1,000)",
+    ),
+    Endpoint(
+        path="idconvert/unionid_to_external_userid",
+        doc_page=97108,
+        summary="a WeChat unionid as the corp's external_userid, or a pending_id",
+    ),
+)
+
 #: Every endpoint the library calls, by path.
 ENDPOINTS: Mapping[str, Endpoint] = MappingProxyType(
-    {row.path: row for row in (*_ROWS, *_KNOWLEDGE_ROWS)}
+    {row.path: row for row in (*_ROWS, *_KNOWLEDGE_ROWS, *_PROVIDER_ROWS)}
 )
 
 

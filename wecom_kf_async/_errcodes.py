@@ -154,6 +154,19 @@ _ROWS: tuple[ErrcodeRow, ...] = (
     _R(95010, _T.FAIL, _C.INVALID_REQUEST, "msgid already used in this account", _INVENTED),
     _R(95020, _T.FAIL, _C.SYNC_CURSOR, "sync_msg cursor invalid or expired", _INVENTED),
     _R(95030, _T.FAIL, _C.KF_STATE, "the corp has its 5,000 KF accounts", _INVENTED),
+    # Service providers (third-party apps): seen in WeCom's own error messages quoted
+    # on its developer community, on no official errcode page read: unverified.
+    _R(40082, _T.REFRESH_TOKEN, _C.TOKEN, "invalid suite_access_token", _UNVERIFIED),
+    _R(42009, _T.REFRESH_TOKEN, _C.TOKEN, "suite_access_token expired", _UNVERIFIED),
+    _R(40085, _T.FATAL, _C.CONFIGURATION, "invalid suite_ticket: wait for a new push", _UNVERIFIED),
+    _R(
+        40084,
+        _T.FATAL,
+        _C.CONFIGURATION,
+        "invalid permanent_code (the corp cancelled the authorisation?)",
+        _UNVERIFIED,
+    ),
+    _R(40078, _T.FAIL, _C.INVALID_REQUEST, "invalid auth_code (single use, 10 min)", _UNVERIFIED),
 )
 
 #: errcode -> its whole row (disposition, category, meaning, source, page).

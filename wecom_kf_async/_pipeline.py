@@ -26,7 +26,7 @@ from ._calls import (
     send_failure,
 )
 from ._constants import LOGGER_NAME
-from ._endpoints import ENDPOINTS, Endpoint
+from ._endpoints import Endpoint
 from ._errors import (
     KfError,
     OutcomeUnknownError,
@@ -34,9 +34,10 @@ from ._errors import (
 )
 from ._retry import RetryPolicy, retrying_call
 from ._safety import CallState, after_failure, closed_under, outcome_unknown
-from ._sansio import check_token_answer, decipher_response
+from ._sansio import decipher_response
+from ._sources import TokenSource
 from ._streamed import answer_error, is_file
-from ._token import AccessToken, TokenManager, TokenStore, token_key
+from ._token import AccessToken, TokenManager, TokenStore
 from ._transport import Sender
 from .instrumentation._hooks import Hooks
 from .instrumentation._probe import ProbeFactory
@@ -46,7 +47,6 @@ __all__ = ["ALREADY_DONE", "Caller", "Pipeline", "Upload"]
 logger = logging.getLogger(LOGGER_NAME)
 
 _JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
-GETTOKEN = ENDPOINTS["gettoken"]
 
 _T = TypeVar("_T")
 
@@ -62,9 +62,9 @@ class Pipeline:
     def __init__(
         self,
         *,
-        corp_id: str,
-        secret: str,
+        source: TokenSource,
         base_url: str,
+        token_param: str = "access_token",  # noqa: S107 - a parameter's name
         max_concurrency: int,
         budgets: Budgets,
         retry: RetryPolicy,
@@ -76,8 +76,8 @@ class Pipeline:
         rng: random.Random,
         hooks: Hooks,
     ) -> None:
-        self._corp_id = corp_id
-        self.__secret = secret
+        self._corp_id = source.corp_id
+        self.source = source
         self._base_url = base_url
         self.budgets = budgets
         self.retry = retry
@@ -86,13 +86,13 @@ class Pipeline:
         self._sleep = sleep
         self._rng = rng
         self._http: Sender | None = None
-        self._urls = Urls(base_url)
+        self._urls = Urls(base_url, token_param)
         self.state = "new"
         #: The client's instrumentation hooks.
         self.hooks = hooks
         self._probes = ProbeFactory(hooks, monotonic, self._base_url)
         self.tokens = tokens = TokenManager(
-            key=token_key(corp_id, secret),
+            key=source.cache_key,
             fetch=self._fetch_token,
             store=token_store,
             clock=clock,
@@ -137,7 +137,7 @@ class Pipeline:
         *,
         params: Mapping[str, str] | None = None,
         upload: Upload | None = None,
-        check: Callable[[dict[str, Any]], None] | None = None,
+        check: Callable[[dict[str, Any]], object] | None = None,
     ) -> dict[str, Any]:
         """Call *endpoint* with the access token, retrying as its row and the errcode say.
 
@@ -153,11 +153,7 @@ class Pipeline:
         """
         self._client()
         query = dict(params or {})
-        content = (
-            None
-            if body is None
-            else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        )
+        content = None if body is None else _encode(body)
         state = CallState(probe=self._probes(endpoint.path, endpoint.method))
 
         def send(token: AccessToken) -> Awaitable[dict[str, Any]]:
@@ -255,14 +251,28 @@ class Pipeline:
         raise error
 
     async def _fetch_token(self) -> tuple[str, float]:
-        params = {"corpid": self._corp_id, "corpsecret": self.__secret}
-        state = CallState(probe=self._probes(GETTOKEN.path, GETTOKEN.method))
+        return await self.source.fetch(self.unauthed)
 
-        async def gettoken() -> tuple[str, float]:
-            answer = await self._send(GETTOKEN, params, None, None, state)
-            return check_token_answer(answer)
+    async def unauthed(
+        self,
+        endpoint: Endpoint,
+        params: Mapping[str, str],
+        body: Mapping[str, Any] | None,
+        check: Callable[[dict[str, Any]], Any],
+    ) -> dict[str, Any]:
+        """Call *endpoint* without the client's token (a token source's request),
+        with the retries, budget and instrumentation of any call; *check* looks at
+        each answer inside the retry loop."""
+        self._client()
+        content = None if body is None else _encode(body)
+        state = CallState(probe=self._probes(endpoint.path, endpoint.method))
 
-        return await self._retried(GETTOKEN, state, gettoken)
+        async def attempt() -> dict[str, Any]:
+            answer = await self._send(endpoint, params, content, None, state)
+            check(answer)
+            return answer
+
+        return await self._retried(endpoint, state, attempt)
 
     async def _send(
         self,
@@ -389,3 +399,7 @@ class Pipeline:
         if response is None:  # the client closed under the request
             raise closed_under(endpoint, state)
         return Sent(response, started, admission, token)
+
+
+def _encode(body: Mapping[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()

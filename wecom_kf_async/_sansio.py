@@ -84,14 +84,16 @@ def decipher_response(
     return data
 
 
-def check_token_answer(data: Mapping[str, Any]) -> tuple[str, float]:
+def check_token_answer(
+    data: Mapping[str, Any], *, field: str = "access_token", path: str = "gettoken"
+) -> tuple[str, float]:
     """The token and its lifetime from a gettoken answer; anything implausible raises.
 
     A lifetime of zero, a negative one or NaN would have the client fetch a new
     token for every request, for ever; a value that is not a short, printable string
     is no token.
     """
-    value = data.get("access_token")
+    value = data.get(field)
     expires_in = data.get("expires_in", 7200)
     if (
         not isinstance(value, str)
@@ -101,7 +103,7 @@ def check_token_answer(data: Mapping[str, Any]) -> tuple[str, float]:
         or any(c.isspace() for c in value)
     ):
         raise InvalidResponseError(
-            "gettoken answered without a usable access_token", path="gettoken", reason="bad token"
+            f"{path} answered without a usable {field}", path=path, reason="bad token"
         )
     low, high = TOKEN_LIFETIME_RANGE
     if (
@@ -111,9 +113,9 @@ def check_token_answer(data: Mapping[str, Any]) -> tuple[str, float]:
         or not low <= expires_in <= high
     ):
         raise InvalidResponseError(
-            f"gettoken answered an implausible expires_in ({expires_in!r}; "
+            f"{path} answered an implausible expires_in ({expires_in!r}; "
             f"expected {low:.0f} to {high:.0f} seconds)",
-            path="gettoken",
+            path=path,
             reason="bad expires_in",
         )
     return value, float(expires_in)

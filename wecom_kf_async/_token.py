@@ -321,6 +321,11 @@ class TokenManager:
             value=value, expires_at=now + expires_in, refresh_at=now + expires_in - lead
         )
 
+    def forget_failure(self) -> None:
+        """Let the next caller try a refresh at once, though the last one failed
+        (what it lacked, a suite ticket say, has arrived)."""
+        self._failure = None
+
     async def invalidate(self, failed: AccessToken) -> None:
         """WeCom refused *failed*: drop it, unless the cache already moved on."""
         if self._latest is not None and self._latest.value == failed.value:
