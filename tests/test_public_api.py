@@ -11,6 +11,9 @@ import pytest
 import wecom_kf_async
 
 EXPECTED_ALL = {
+    "AgencyApp",
+    "SelfBuiltApp",
+    "TokenSource",
     "AccessToken",
     "AccessTokenError",
     "Account",
@@ -270,6 +273,7 @@ FLEET_ALL = {
     "RedisCursorLease",
     "RedisCursorStore",
     "RedisRateLimiter",
+    "RedisSuiteTicketStore",
     "RedisTokenStore",
     "close",
     "connect",

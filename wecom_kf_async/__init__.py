@@ -38,6 +38,7 @@ from ._errors import (
 )
 from ._limiter import AdaptiveThrottle, LocalRateLimiter, RateLimiter, TwoPhaseLimiter
 from ._retry import RetryPolicy, is_testing, set_testing
+from ._sources import AgencyApp, SelfBuiltApp, TokenSource
 from ._token import (
     AccessToken,
     InMemoryTokenStore,
@@ -216,6 +217,7 @@ __all__ = [
     "AccountsAPI",
     "AdaptiveThrottle",
     "AesKeyError",
+    "AgencyApp",
     "Base64DecodeError",
     "Base64EncodeError",
     "BatchGetError",
@@ -338,6 +340,7 @@ __all__ = [
     "RetryPolicy",
     "Safety",
     "ScheduleMessage",
+    "SelfBuiltApp",
     "SendLimitError",
     "SendNotAllowedError",
     "SendOutcomeUnknownError",
@@ -370,6 +373,7 @@ __all__ = [
     "TextMessage",
     "TimestampError",
     "TokenManager",
+    "TokenSource",
     "TokenStore",
     "TransportError",
     "TwoPhaseLimiter",

@@ -36,6 +36,7 @@ from ._redis import (
 from .callbacks import DEFAULT_CALLBACK_TOKEN_TTL, RedisCallbackTokens
 from .cursors import DEFAULT_LEASE_TTL, RedisCursorLease, RedisCursorStore
 from .limiter import RedisRateLimiter
+from .tickets import RedisSuiteTicketStore
 from .tokens import RedisTokenStore
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "RedisCursorLease",
     "RedisCursorStore",
     "RedisRateLimiter",
+    "RedisSuiteTicketStore",
     "RedisTokenStore",
     "close",
     "connect",

@@ -179,6 +179,7 @@ class KfProvider:
         self._sender: Sender | None = None
         self._suite_client: SuiteClient | None = None
         self._clients: OrderedDict[str, _Entry] = OrderedDict()
+        self._cancel_hooks: list[Callable[[str], Awaitable[None]]] = []
         self._closed = False
 
     def __repr__(self) -> str:
@@ -295,10 +296,19 @@ class KfProvider:
         logger.info("corp %s authorised the app", corp.corp_id)
         return corp
 
+    def on_cancel(self, hook: Callable[[str], Awaitable[None]]) -> None:
+        """Call ``await hook(corp_id)`` when a corp cancels, before its client closes."""
+        self._cancel_hooks.append(hook)
+
     async def cancel(self, corp_id: str) -> None:
         """The corp cancelled the authorisation: close its client, forget its credential."""
-        entry = self._clients.pop(corp_id, None)
         await self.credentials.delete(corp_id)
+        for hook in list(self._cancel_hooks):
+            try:
+                await hook(corp_id)
+            except Exception:
+                logger.exception("corp %s: a cancel hook raised", corp_id)
+        entry = self._clients.pop(corp_id, None)
         if entry is not None:
             await entry.client.aclose()
         logger.info("corp %s cancelled the authorisation; its client is closed", corp_id)
