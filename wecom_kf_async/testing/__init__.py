@@ -13,7 +13,17 @@ offers the fixtures ``wecom_simulator``, ``wecom_testing`` and ``wecom_kf``.
 """
 
 from ._client import SIM_BASE_URL, simulated_client
+from ._provider_server import serve_provider_in_subprocess
 from ._server import LISTENING_PREFIX, main, serve, serve_in_subprocess
+from .provider import (
+    SIM_SUITE_AES_KEY,
+    SIM_SUITE_ID,
+    SIM_SUITE_SECRET,
+    SIM_SUITE_TOKEN,
+    AppKind,
+    Install,
+    ProviderSimulator,
+)
 from .simulator import (
     BATCHGET_MAX_IDS,
     CUSTOMER_BATCHGET,
@@ -34,12 +44,20 @@ __all__ = [
     "SIM_BASE_URL",
     "SIM_CORP_ID",
     "SIM_SECRET",
+    "SIM_SUITE_AES_KEY",
+    "SIM_SUITE_ID",
+    "SIM_SUITE_SECRET",
+    "SIM_SUITE_TOKEN",
     "ASGIApp",
+    "AppKind",
     "Fault",
+    "Install",
+    "ProviderSimulator",
     "SimulatorStats",
     "WeComSimulator",
     "main",
     "serve",
     "serve_in_subprocess",
+    "serve_provider_in_subprocess",
     "simulated_client",
 ]

@@ -272,6 +272,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--corp-id", default=SIM_CORP_ID, help="corp id to accept")
     parser.add_argument("--secret", default=SIM_SECRET, help="secret to accept")
+    parser.add_argument(
+        "--provider", action="store_true", help="serve a service provider's world instead"
+    )
+    parser.add_argument("--corps", type=int, default=0, help="--provider: corps installed")
+    parser.add_argument(
+        "--app-kind", default="third_party", help="--provider: third_party or agency"
+    )
     return parser
 
 
@@ -292,6 +299,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if not _is_loopback(args.host):
         print(f"warning: serving the simulator on non-loopback {args.host}", file=sys.stderr)
+    if args.provider:
+        from ._provider_server import provider_main
+
+        return provider_main(args)
     sim = WeComSimulator(
         args.corp_id,
         args.secret,

@@ -3,6 +3,7 @@
 Fixtures:
 
 * ``wecom_simulator``: a fresh :class:`WeComSimulator` per test.
+* ``provider_sim``: a fresh :class:`~wecom_kf_async.testing.ProviderSimulator` per test.
 * ``wecom_testing``: test mode on for the test (no backoff waits), off afterwards.
 * ``wecom_kf``: an open :class:`~wecom_kf_async.KfClient` talking to
   ``wecom_simulator`` in process, with test mode on (needs pytest-asyncio).
@@ -17,15 +18,22 @@ import pytest
 from .._client import KfClient
 from .._retry import is_testing, set_testing
 from ._client import simulated_client
+from .provider import ProviderSimulator
 from .simulator import WeComSimulator
 
-__all__ = ["wecom_simulator", "wecom_testing"]
+__all__ = ["provider_sim", "wecom_simulator", "wecom_testing"]
 
 
 @pytest.fixture
 def wecom_simulator() -> WeComSimulator:
     """A fresh WeCom simulator for one test."""
     return WeComSimulator()
+
+
+@pytest.fixture
+def provider_sim() -> ProviderSimulator:
+    """A fresh service-provider simulator (a suite, no corp installed yet) for one test."""
+    return ProviderSimulator()
 
 
 @pytest.fixture
