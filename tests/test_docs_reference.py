@@ -21,6 +21,7 @@ MODULES = [
     "wecom_kf_async.resources",
     "wecom_kf_async.callback",
     "wecom_kf_async.fleet",
+    "wecom_kf_async.providers",
     "wecom_kf_async.instrumentation",
     "wecom_kf_async.testing",
     "wecom_kf_async.testing.simulator",

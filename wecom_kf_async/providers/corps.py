@@ -255,6 +255,8 @@ class KfProvider:
             await self._trim()
 
     async def _entry(self, corp_id: str) -> _Entry:
+        if self._sender is None or self._closed:
+            raise RuntimeError("KfProvider is not open: use 'async with KfProvider(...)'")
         entry = self._clients.get(corp_id)
         if entry is not None and entry.client.state == "open":
             self._clients.move_to_end(corp_id)
@@ -325,7 +327,10 @@ class KfProvider:
                 )
                 return
             if await self.suite.receive_ticket(instruction.ticket, instruction.timestamp):
-                self.suite_client.tokens.forget_failure()  # calls resume at once
+                # Calls resume at once, not after a failed refresh's memory runs out.
+                self.suite_client.tokens.forget_failure()
+                for entry in self._clients.values():
+                    entry.client.tokens.forget_failure()
         elif isinstance(instruction, CreateAuth):
             await self.authorize(instruction.auth_code)
         elif isinstance(instruction, CancelAuth):
