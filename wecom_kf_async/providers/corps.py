@@ -21,6 +21,7 @@ from typing import Any, Literal, Protocol, Self, runtime_checkable
 
 import attrs
 
+from .._budgets import LimiterFactory
 from .._client import KfClient
 from .._constants import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, LOGGER_NAME
 from .._errors import KfError
@@ -132,6 +133,8 @@ class KfProvider:
         on_authorized: Called with each corp that installs the app: keep its
             permanent code there if ``credentials`` is not already durable.
         transport: An httpx transport for the shared pool (tests: the simulator's).
+        limiters: The rate limiters of a corp's client, by corp id (a fleet's shared
+            budgets: :meth:`for_fleet` sets it).
         monotonic: The clock of idle times.
     """
 
@@ -149,6 +152,7 @@ class KfProvider:
         client_options: Mapping[str, Any] | None = None,
         on_authorized: Callable[[AuthorizedCorp], Awaitable[None]] | None = None,
         transport: Any = None,
+        limiters: Callable[[str], LimiterFactory] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if app_kind not in ("third_party", "agency"):
@@ -174,6 +178,8 @@ class KfProvider:
         self._options = options
         self._on_authorized = on_authorized
         self._transport = transport
+        self._limiters = limiters
+        self._closers: list[Callable[[], Awaitable[None]]] = []
         self._max_connections = max_connections
         self._monotonic = monotonic
         self._sender: Sender | None = None
@@ -185,6 +191,14 @@ class KfProvider:
     def __repr__(self) -> str:
         suite = f"suite_id={self.suite.suite_id!r}, " if self.suite is not None else ""
         return f"KfProvider({suite}app_kind={self.app_kind!r}, open_clients={len(self._clients)})"
+
+    @classmethod
+    def for_fleet(cls, redis: Any, *, suite_id: str, suite_secret: str, **options: Any) -> Self:
+        """A third-party app's provider whose tokens, tickets and budgets a fleet shares
+        on Redis (see :func:`wecom_kf_async.providers.fleet.fleet_provider`)."""
+        from .fleet import fleet_provider
+
+        return fleet_provider(cls, redis, suite_id=suite_id, suite_secret=suite_secret, **options)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -211,16 +225,21 @@ class KfProvider:
             await self._suite_client.aclose()
         if self._sender is not None:
             await self._sender.aclose()
+        for close in self._closers:
+            await close()
 
     async def _open(self, cls: type[KfClient], source: TokenSource) -> Any:
         if self._sender is None or self._closed:
             raise RuntimeError("KfProvider is not open: use 'async with KfProvider(...)'")
+        options = dict(self._options)
+        if self._limiters is not None:
+            options["limiter_factory"] = self._limiters(source.corp_id)
         client = cls(
             token_source=source,
             base_url=self.base_url,
             token_store=self.token_store,
             monotonic=self._monotonic,
-            **self._options,
+            **options,
         )
         client._http, client._own_http = self._sender, False  # the shared pool stays open
         return await client.__aenter__()
