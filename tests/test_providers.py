@@ -266,3 +266,27 @@ async def test_a_closed_provider_hands_out_nothing(psim: ProviderSimulator) -> N
 def test_errors_are_kf_errors() -> None:
     assert issubclass(SuiteTicketMissingError, KfError)
     assert issubclass(CorpNotAuthorizedError, KfError)
+
+
+async def test_id_conversions_a_provider_needs(
+    psim: ProviderSimulator, provider: KfProvider
+) -> None:
+    install = psim.install()
+    corp = await provider.authorize(install.auth_code)
+    account = install.sim.add_account("Support")
+    install.sim.add_customer("wmKnown", unionid="uKnown")
+    async with provider.corp(corp.corp_id) as kf:
+        found = await kf.ids.open_kfids([account, "wkNobody"])
+        assert found.converted == {account: psim.new_open_kfid(corp.corp_id, account)}
+        assert found.invalid == ["wkNobody"]
+        known = await kf.ids.unionid("uKnown", "oKnown")
+        assert (known.external_userid, known.pending_id) == ("wmKnown", None)
+        stranger = await kf.ids.unionid("uStranger", "oStranger", subject_type=1)
+        assert stranger.external_userid is None
+        assert stranger.pending_id == psim.pending_id(corp.corp_id, "uStranger")
+        assert "pending=True" in repr(stranger)
+        with pytest.raises(ValueError, match="1000"):
+            await kf.ids.open_kfids([f"wk{n}" for n in range(1001)])
+        with pytest.raises(ValueError, match="subject_type"):
+            await kf.ids.unionid("u", "o", subject_type=2)
+    assert psim.stats.calls["idconvert/open_kfid"] == 1

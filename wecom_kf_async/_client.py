@@ -44,6 +44,7 @@ from .resources import (
     SessionsAPI,
     StatisticsAPI,
 )
+from .resources.ids import IdsAPI
 
 __all__ = ["KfClient"]
 
@@ -232,6 +233,8 @@ class KfClient:
         self.messages = MessagesAPI(pipeline, self.instrumentation, sleep=sleep, rng=rng)
         #: ``knowledge/*``: the KF bot's knowledge base (groups and intents).
         self.knowledge = KnowledgeAPI(pipeline)
+        #: ``idconvert/*``: a provider's id conversions.
+        self.ids = IdsAPI(pipeline)
         self._corp = CorpAPI(pipeline)
 
     @classmethod

@@ -7,6 +7,7 @@ endpoint is a row in ``_endpoints.py`` and a method here.
 from .accounts import AccountsAPI
 from .corp import CorpAPI
 from .customers import CustomersAPI
+from .ids import IdsAPI, OpenKfidConversion, UnionidConversion
 from .knowledge import KnowledgeAPI
 from .media import MediaAPI
 from .messages import MessagesAPI
@@ -18,10 +19,13 @@ __all__ = [
     "AccountsAPI",
     "CorpAPI",
     "CustomersAPI",
+    "IdsAPI",
     "KnowledgeAPI",
     "MediaAPI",
     "MessagesAPI",
+    "OpenKfidConversion",
     "ServicersAPI",
     "SessionsAPI",
     "StatisticsAPI",
+    "UnionidConversion",
 ]
