@@ -48,6 +48,13 @@ def add_client_options(parser: argparse.ArgumentParser) -> None:
         "credentials needed; default: the real API)",
     )
     parser.add_argument(
+        "--corp",
+        default=None,
+        metavar="CORP_ID",
+        help="the corp to act for when the credentials are a provider's (third-party or "
+        "agency-built app; see docs/cli.md)",
+    )
+    parser.add_argument(
         "--base-url",
         default=None,
         metavar="URL",
@@ -90,9 +97,16 @@ def client_from(args: argparse.Namespace) -> KfClient:
         options["max_concurrency"] = args.max_concurrency
     if args.rate_limit is not None:
         options["rate_limit"] = args.rate_limit
+    if args.simulate and args.base_url:
+        raise UsageError("--base-url and --simulate exclude each other")
+    if getattr(args, "corp", None):
+        from ._provider import corp_client
+
+        base_url = args.base_url or os.environ.get(ENV_BASE_URL)
+        if base_url and not args.simulate:
+            options["base_url"] = base_url
+        return corp_client(args, options, UsageError)
     if args.simulate:
-        if args.base_url:
-            raise UsageError("--base-url and --simulate exclude each other")
         from ..testing import WeComSimulator, simulated_client
 
         sim = WeComSimulator()

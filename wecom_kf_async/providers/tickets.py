@@ -15,7 +15,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Final, Protocol, runtime_checkable
 
@@ -103,10 +103,10 @@ def usable_ticket(
 
 
 class InMemorySuiteTicketStore:
-    """Tickets in this process's memory."""
+    """Tickets in this process's memory (*initial*: ``{suite_id: ticket}`` to start with)."""
 
-    def __init__(self) -> None:
-        self._tickets: dict[str, SuiteTicket] = {}
+    def __init__(self, initial: Mapping[str, SuiteTicket] | None = None) -> None:
+        self._tickets: dict[str, SuiteTicket] = dict(initial or {})
 
     def __repr__(self) -> str:
         return f"InMemorySuiteTicketStore(suites={sorted(self._tickets)!r})"
