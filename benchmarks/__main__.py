@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, str] = {
     "scale": "1,000,000 ids: batch_get vs iter_batch_get wall time and peak RSS",
     "fleet": "4 processes sharing 40 calls/s on Redis: RedisRateLimiter vs limits",
     "replicas": "a cursor save with wait_replicas=1 vs 0, on Sentinel and a cluster",
+    "providers": "KfProvider serving 300 corps: KB per idle corp vs 300 separate clients",
     "download": "kf.media.download of 100 MB in 20 MB ranges: MB/s, CPU, peak RSS vs bare httpx",
     "callback": "callback POST path (verify + decrypt + parse) per request vs wechatpy",
 }
