@@ -31,7 +31,7 @@ from wecom_kf_async.testing.provider import (
     ProviderSimulator,
 )
 
-from .conftest import FakeClock
+from .conftest import FakeClock, until
 
 
 def provider_for(sim: ProviderSimulator, **options: Any) -> KfProvider:
@@ -290,3 +290,28 @@ async def test_id_conversions_a_provider_needs(
         with pytest.raises(ValueError, match="subject_type"):
             await kf.ids.unionid("u", "o", subject_type=2)
     assert psim.stats.calls["idconvert/open_kfid"] == 1
+
+
+async def test_a_stuck_or_throttled_corp_holds_up_no_other(
+    psim: ProviderSimulator, provider: KfProvider
+) -> None:
+    stuck, throttled, fine = [await provider.authorize(psim.install().auth_code) for _ in range(3)]
+    stuck_sim, throttled_sim = psim.corp(stuck.corp_id), psim.corp(throttled.corp_id)
+    stuck_sim.hold = asyncio.Event()  # its answers wait until released
+    throttled_sim.script("kf/customer/batchget", [45009, 45009, 45009])
+
+    async def serve(corp_id: str) -> list[str]:
+        async with provider.corp(corp_id) as kf:
+            result = await kf.customers.batch_get(["wmA"])
+            return [c.external_userid for c in result.customers]
+
+    held = asyncio.create_task(serve(stuck.corp_id))
+    await until(lambda: stuck_sim.stats.calls["kf/customer/batchget"] == 1)  # in flight, held
+    async with asyncio.timeout(10):
+        assert await serve(throttled.corp_id) == ["wmA"]  # retried after 45009, alone
+        assert await serve(fine.corp_id) == ["wmA"]
+    assert not held.done()  # the stuck corp is still waiting: nobody waited for it
+    stuck_sim.hold.set()
+    assert await held == ["wmA"]
+    assert throttled_sim.stats.errors[45009] == 3
+    assert psim.corp(fine.corp_id).stats.errors[45009] == 0

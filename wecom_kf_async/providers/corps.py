@@ -34,6 +34,7 @@ from .instructions import (
     ChangeAuth,
     CreateAuth,
     Instruction,
+    ResetPermanentCode,
     SuiteTicketInstruction,
 )
 from .suite import AuthorizedCorp, Suite, SuiteClient, ThirdPartyCorp
@@ -207,7 +208,9 @@ class KfProvider:
         timeout = self._options.get("timeout", DEFAULT_TIMEOUT)
         self._sender = DirectSender(transport, timeout)
         if self.suite is not None:
-            self._suite_client = await self._open(SuiteClient, self.suite)
+            # Every corp's token comes through it: slots enough that a few slow corps
+            # hold up no other corp's fetch.
+            self._suite_client = await self._open(SuiteClient, self.suite, max_concurrency=100)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -228,10 +231,10 @@ class KfProvider:
         for close in self._closers:
             await close()
 
-    async def _open(self, cls: type[KfClient], source: TokenSource) -> Any:
+    async def _open(self, cls: type[KfClient], source: TokenSource, **extra: Any) -> Any:
         if self._sender is None or self._closed:
             raise RuntimeError("KfProvider is not open: use 'async with KfProvider(...)'")
-        options = dict(self._options)
+        options = {**self._options, **extra}
         if self._limiters is not None:
             options["limiter_factory"] = self._limiters(source.corp_id)
         client = cls(
@@ -350,7 +353,8 @@ class KfProvider:
                 self.suite_client.tokens.forget_failure()
                 for entry in self._clients.values():
                     entry.client.tokens.forget_failure()
-        elif isinstance(instruction, CreateAuth):
+        elif isinstance(instruction, CreateAuth | ResetPermanentCode):
+            # A reset (page 97175) hands a new auth code: its permanent code replaces the old.
             await self.authorize(instruction.auth_code)
         elif isinstance(instruction, CancelAuth):
             await self.cancel(instruction.auth_corp_id)
