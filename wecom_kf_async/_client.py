@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -261,16 +260,11 @@ class KfClient:
         Needs the ``redis`` extra (``pip install 'wecom_kf_async[redis]'``).
 
         Args:
-            redis: Where the fleet's Redis is: a URL (one connection pool then serves
-                the store and the limiters, and closes with the client), or a client
-                that stays yours (never closed here).
-                ``redis://[[user]:password@]host[:port][/db]`` (``rediss://``,
-                ``unix://``) names one server (Redis or Valkey),
-                ``redis+cluster://host:port[,host:port...]`` a Redis Cluster, and
-                ``redis+sentinel://host:port[,host:port...]/service[/db]`` the
-                primary the Sentinels watch (see :func:`wecom_kf_async.fleet.connect`);
-                a client is a ``redis.asyncio.Redis``, a ``redis.asyncio.RedisCluster``
-                or a Sentinel's ``master_for(service)``.
+            redis: A URL of one server (``redis://``), a cluster (``redis+cluster://``)
+                or a Sentinel-watched primary (``redis+sentinel://``; the forms:
+                :func:`wecom_kf_async.fleet.connect`), whose client closes with this
+                one; or a client that stays yours: a ``redis.asyncio.Redis``, a
+                ``RedisCluster`` or a Sentinel's ``master_for(service)``.
             corp_id: The corp's id.
             secret: The KF app's secret.
             rate_limit: Calls per second per endpoint for the whole fleet
@@ -280,39 +274,19 @@ class KfClient:
             lock_ttl: Seconds a dead refresher can delay the others.
             options: Any other :class:`KfClient` argument (``base_url``, ``timeout``, ...).
         """
-        from . import fleet
-        from .fleet import _redis
+        from .fleet._client import fleet_client
 
-        _check_str("corp_id", corp_id)
-        _check_str("secret", secret)
-        if {"token_store", "rate_limiter", "limiter_factory"} & set(options):
-            raise TypeError("for_fleet sets token_store and the rate limiters itself")
-        client_of_fleet, owned = _redis.open_client(redis)
-        store = fleet.RedisTokenStore(
-            client_of_fleet,
-            namespace=namespace,
-            lock_ttl=lock_ttl,
-            clock=options.get("clock", time.time),
-            monotonic=options.get("monotonic", time.monotonic),
-        )
-
-        def shared_limiter(path: str, rate: float) -> RateLimiter:
-            return fleet.RedisRateLimiter(
-                client_of_fleet, rate, name=f"{corp_id}:{path}", namespace=namespace
-            )
-
-        client = cls(
-            corp_id=corp_id,
-            secret=secret,
+        return fleet_client(
+            cls,
+            redis,
+            corp_id=_check_str("corp_id", corp_id),
+            secret=_check_str("secret", secret),
             rate_limit=rate_limit,
             rate_limits=rate_limits,
-            limiter_factory=shared_limiter,
-            token_store=store,
+            namespace=namespace,
+            lock_ttl=lock_ttl,
             **options,
         )
-        if owned:
-            client._closers.append(functools.partial(_redis.close, client_of_fleet))
-        return client
 
     def __repr__(self) -> str:
         return (

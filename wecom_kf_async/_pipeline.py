@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -34,7 +33,7 @@ from ._errors import (
 )
 from ._retry import RetryPolicy, retrying_call
 from ._safety import CallState, after_failure, closed_under, outcome_unknown
-from ._sansio import decipher_response
+from ._sansio import decipher_response, encode_json
 from ._sources import TokenSource
 from ._streamed import answer_error, is_file
 from ._token import AccessToken, TokenManager, TokenStore
@@ -153,7 +152,7 @@ class Pipeline:
         """
         self._client()
         query = dict(params or {})
-        content = None if body is None else _encode(body)
+        content = None if body is None else encode_json(body)
         state = CallState(probe=self._probes(endpoint.path, endpoint.method))
 
         def send(token: AccessToken) -> Awaitable[dict[str, Any]]:
@@ -260,11 +259,9 @@ class Pipeline:
         body: Mapping[str, Any] | None,
         check: Callable[[dict[str, Any]], Any],
     ) -> dict[str, Any]:
-        """Call *endpoint* without the client's token (a token source's request),
-        with the retries, budget and instrumentation of any call; *check* looks at
-        each answer inside the retry loop."""
+        """A token source's call: no token, the retries and budget of any call."""
         self._client()
-        content = None if body is None else _encode(body)
+        content = None if body is None else encode_json(body)
         state = CallState(probe=self._probes(endpoint.path, endpoint.method))
 
         async def attempt() -> dict[str, Any]:
@@ -399,7 +396,3 @@ class Pipeline:
         if response is None:  # the client closed under the request
             raise closed_under(endpoint, state)
         return Sent(response, started, admission, token)
-
-
-def _encode(body: Mapping[str, Any]) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()

@@ -119,3 +119,8 @@ def check_token_answer(
             reason="bad expires_in",
         )
     return value, float(expires_in)
+
+
+def encode_json(body: Mapping[str, Any]) -> bytes:
+    """A request body as WeCom takes it: compact UTF-8 JSON, non-ASCII as is."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()

@@ -21,7 +21,8 @@ import attrs
 from .._constants import LOGGER_NAME
 from .._errors import LeaseLostError
 from .._retry import is_testing
-from ._redis import MISCONFIGURED, UNREACHABLE, FleetScript, Redis, ready, text
+from ._redis import MISCONFIGURED, UNREACHABLE, Redis, ready, text
+from ._scripts import FleetScript
 
 __all__ = ["TRIES", "LeaseKeys", "LeaseScripts", "RedisCursorLease", "run_script"]
 

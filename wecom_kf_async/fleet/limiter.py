@@ -13,7 +13,6 @@ from ._redis import (
     DEFAULT_RECHECK_INTERVAL,
     DEFAULT_SHARED_HEADROOM,
     UNREACHABLE,
-    FleetScript,
     Redis,
     check_namespace,
     close,
@@ -23,6 +22,7 @@ from ._redis import (
     tagged,
     text,
 )
+from ._scripts import FleetScript
 
 __all__ = ["RedisRateLimiter"]
 

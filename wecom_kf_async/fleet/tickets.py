@@ -15,7 +15,6 @@ from ._redis import (
     DEFAULT_NAMESPACE,
     DEFAULT_RECHECK_INTERVAL,
     UNREACHABLE,
-    FleetScript,
     Redis,
     check_namespace,
     close,
@@ -25,6 +24,7 @@ from ._redis import (
     tagged,
     text,
 )
+from ._scripts import FleetScript
 
 __all__ = ["RedisSuiteTicketStore"]
 

@@ -21,7 +21,6 @@ from ._redis import (
     DEFAULT_POLL_INTERVAL,
     DEFAULT_RECHECK_INTERVAL,
     UNREACHABLE,
-    FleetScript,
     Redis,
     RedisUnreachable,
     check_namespace,
@@ -32,6 +31,7 @@ from ._redis import (
     tagged,
     text,
 )
+from ._scripts import FleetScript
 
 __all__ = ["RedisTokenStore"]
 
