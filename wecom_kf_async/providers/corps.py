@@ -50,7 +50,7 @@ __all__ = [
 logger = logging.getLogger(LOGGER_NAME)
 
 #: Which kind of app the provider runs: what it may see differs (batchget page
-#: 95159): agency-built and third-party apps get no avatar and gender 0, third-party
+#: 95149): agency-built and third-party apps get no avatar and gender 0, third-party
 #: apps no unionid either.
 AppKind = Literal["third_party", "agency"]
 
