@@ -6,11 +6,21 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from typing import Any
 
 import httpx
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client import CollectorRegistry, generate_latest
 
 from wecom_kf_async import KfBot, Text
+from wecom_kf_async.instrumentation import (
+    LoggingInstrumentation,
+    OpenTelemetryInstrumentation,
+    PrometheusInstrumentation,
+)
 from wecom_kf_async.models import TextMessage
 from wecom_kf_async.providers import (
     InMemoryCorpCredentials,
@@ -28,13 +38,17 @@ from wecom_kf_async.testing.provider import (
 )
 
 
-def provider_for(sim: ProviderSimulator, corps: list[str]) -> KfProvider:
+def provider_for(sim: ProviderSimulator, corps: list[str], **client_options: Any) -> KfProvider:
     return KfProvider(
         suite=Suite(SIM_SUITE_ID, SIM_SUITE_SECRET),
         credentials=InMemoryCorpCredentials({c: sim.permanent_code(c) for c in corps}),
         base_url="http://wecom.sim",
         transport=httpx.ASGITransport(app=sim),
-        client_options={"rate_limit": None, "rate_limits": {"kf/sync_msg:no_token": None}},
+        client_options={
+            "rate_limit": None,
+            "rate_limits": {"kf/sync_msg:no_token": None},
+            **client_options,
+        },
     )
 
 
@@ -99,7 +113,7 @@ async def test_a_callback_for_a_corp_without_authorisation_is_refused_for_a_retr
         await bots.aclose()
 
 
-async def test_no_secret_of_any_kind_in_logs_errors_or_reprs(
+async def test_no_secret_of_any_kind_in_logs_errors_reprs_metrics_or_spans(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A faulty run: a missing ticket, a cancelled corp, expired suite tokens."""
@@ -108,7 +122,16 @@ async def test_no_secret_of_any_kind_in_logs_errors_or_reprs(
     installs = [sim.install() for _ in range(3)]
     corps = [i.corp_id for i in installs]
     seen: list[str] = []
-    provider = provider_for(sim, corps[:2])
+    registry = CollectorRegistry()
+    spans = InMemorySpanExporter()
+    tracer = TracerProvider()
+    tracer.add_span_processor(SimpleSpanProcessor(spans))
+    hooks = [
+        LoggingInstrumentation(),
+        PrometheusInstrumentation(registry),
+        OpenTelemetryInstrumentation(tracer),
+    ]
+    provider = provider_for(sim, corps[:2], instrumentation=hooks)
     async with provider:
         async with provider.corp(corps[0]) as kf:
             try:
@@ -143,6 +166,11 @@ async def test_no_secret_of_any_kind_in_logs_errors_or_reprs(
     texts += [str(record.args) for record in caplog.records]
     texts += [record.exc_text or "" for record in caplog.records]
     texts += seen
+    texts.append(generate_latest(registry).decode())
+    for span in spans.get_finished_spans():
+        texts.append(span.to_json())
+    assert len(spans.get_finished_spans()) > 5
+    spans.shutdown()
     for text in texts:
         for secret in secrets:
             assert secret not in text
