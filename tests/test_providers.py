@@ -315,3 +315,28 @@ async def test_a_stuck_or_throttled_corp_holds_up_no_other(
     assert await held == ["wmA"]
     assert throttled_sim.stats.errors[45009] == 3
     assert psim.corp(fine.corp_id).stats.errors[45009] == 0
+
+
+async def test_the_simulator_pushes_tickets_on_a_schedule_and_calls_follow(
+    psim: ProviderSimulator,
+) -> None:
+    clock = FakeClock(time.time())
+    psim.clock = clock
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:  # ten minutes pass between pushes
+        slept.append(seconds)
+        clock.advance(seconds)
+
+    async with provider_for(psim, clock=clock) as provider:
+        app = provider.instruction_app(token=SIM_SUITE_TOKEN, encoding_aes_key=SIM_SUITE_AES_KEY)
+        answered = await psim.push_tickets(app, count=4, sleep=sleep)
+        install = psim.install()  # its auth code lives 10 minutes from now
+        await psim.deliver(psim.create_auth_xml(install), app)
+        await app.aclose()
+        assert (answered, slept) == (4, [600.0, 600.0, 600.0])
+        kept = await provider.suite.tickets.get(SIM_SUITE_ID)  # type: ignore[union-attr]
+        assert kept is not None
+        assert kept.timestamp == int(clock())  # the newest of the four
+        async with provider.corp(install.corp_id) as kf:
+            assert "wmA" in await kf.customers.batch_get(["wmA"])

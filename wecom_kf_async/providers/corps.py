@@ -378,4 +378,5 @@ class KfProvider:
             token=token,
             encoding_aes_key=encoding_aes_key,
             handle=self.handle,
+            clock=self._options.get("clock", time.time),
         )

@@ -12,7 +12,8 @@ callback pusher.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
 from ._provider_api import ProviderApi
@@ -165,6 +166,35 @@ class ProviderPush(ProviderApi):
         ticket = self.push_ticket()
         await self.deliver(self.ticket_xml(ticket), to, path=path)
         return ticket
+
+    async def push_tickets(
+        self,
+        to: str | ASGIApp,
+        *,
+        every: float = 600.0,
+        count: int | None = None,
+        path: str = "/",
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> int:
+        """Push a new ticket to *to* now and then every *every* seconds, as WeCom does
+        (every 10 minutes, page 90628), *count* times (``None``: until cancelled).
+
+        Run it as a task beside the app under test; *sleep* may be a test's fake.
+        A push the app refuses is pushed again on the next round, as WeCom would.
+        Returns how many pushes the app answered ``success``.
+        """
+        if not every > 0:
+            raise ValueError(f"every must be positive, got {every!r}")
+        answered = 0
+        rounds = 0
+        while count is None or rounds < count:
+            if rounds:
+                await sleep(every)
+            rounds += 1
+            ticket = self.push_ticket()
+            response = await self.deliver(self.ticket_xml(ticket), to, path=path)
+            answered += response.status_code == 200 and response.text == "success"
+        return answered
 
     async def push_kf_callback(
         self, corp_id: str, open_kfid: str, to: str | ASGIApp, *, path: str = "/"
