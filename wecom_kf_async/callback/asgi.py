@@ -23,13 +23,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias
-from urllib.parse import parse_qs
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final, Protocol
 
 from .. import _checks
 from .._constants import LOGGER_NAME
 from ..instrumentation.events import CallbackAnswered, CallbackReceived, CallbackRejected
+from ._http import ASGIApp, Receive, Scope, Send
+from ._http import TooLarge as _TooLarge
+from ._http import answer as _answer
+from ._http import query as _query
+from ._http import read_capped as _read_capped
 from .errors import CallbackError, SignatureError, TimestampError
 from .events import MAX_CALLBACK_BODY_BYTES, KfCallback, parse_callback
 
@@ -48,17 +52,10 @@ __all__ = [
 
 logger = logging.getLogger(LOGGER_NAME)
 
-Scope: TypeAlias = MutableMapping[str, Any]
-Message: TypeAlias = MutableMapping[str, Any]
-Receive: TypeAlias = Callable[[], Awaitable[Message]]
-Send: TypeAlias = Callable[[Message], Awaitable[None]]
-#: An ASGI 3 application.
-ASGIApp: TypeAlias = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: Seconds a callback's signed timestamp may be from now, either way (5 minutes).
 DEFAULT_REPLAY_WINDOW: Final = 300.0
 
-_TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
 _KF_EVENT = "kf_msg_or_event"
 _BODIES = {403: b"forbidden", 413: b"too large", 503: b"unavailable"}
 #: Longest ``timestamp`` taken for a number (epoch seconds have 10 digits until 2286).
@@ -103,53 +100,6 @@ def check_wake(
             raise ValueError(
                 f"{names[1]} is not one sync_msg accepts (1 to 128 bytes, no whitespace)"
             ) from None
-
-
-class _TooLarge(Exception):
-    """The body passed the size cap (read no further)."""
-
-
-async def _answer(send: Send, status: int, body: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [*_TEXT, (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-def _declared_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", ()):
-        if name.lower() == b"content-length":
-            return int(value) if value.isdigit() else None
-    return None
-
-
-async def _read_capped(scope: Scope, receive: Receive) -> bytes:
-    declared = _declared_length(scope)
-    if declared is not None and declared > MAX_CALLBACK_BODY_BYTES:
-        raise _TooLarge  # said by the header: no need to wait for the body
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_CALLBACK_BODY_BYTES:
-            raise _TooLarge
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _query(scope: Scope) -> dict[str, str]:
-    raw = scope.get("query_string", b"").decode("latin-1")
-    return {key: values[0] for key, values in parse_qs(raw, keep_blank_values=True).items()}
 
 
 def check_timestamp(timestamp: str, now: float, window: float) -> None:

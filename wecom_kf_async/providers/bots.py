@@ -17,7 +17,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from .._constants import LOGGER_NAME
-from ..callback.asgi import ASGIApp, Receive, Scope, Send, _answer, _query, _read_capped, _TooLarge
+from ..callback import _http
+from ..callback._http import ASGIApp, Receive, Scope, Send, TooLarge, answer, read_capped
 from ..callback.bot import KfBot
 from ..callback.crypto import CallbackCrypto
 from ..callback.errors import CallbackError
@@ -142,36 +143,36 @@ class ProviderBots:
         elif scope["method"] == "POST":
             await self._route(scope, receive, send)
         else:
-            await _answer(send, 405, b"method not allowed")
+            await answer(send, 405, b"method not allowed")
 
     async def _verify(self, scope: Scope, send: Send) -> None:
-        query = _query(scope)
+        params = _http.query(scope)
         try:
             echo = self._verifier.verify_url(
-                query["msg_signature"], query["timestamp"], query["nonce"], query["echostr"]
+                params["msg_signature"], params["timestamp"], params["nonce"], params["echostr"]
             )
         except KeyError:
-            await _answer(send, 400, b"missing query parameters")
+            await answer(send, 400, b"missing query parameters")
             return
         except CallbackError as exc:
             logger.warning("callback URL check refused: %s", type(exc).__name__)
-            await _answer(send, 403, b"refused")
+            await answer(send, 403, b"refused")
             return
-        await _answer(send, 200, echo.encode())
+        await answer(send, 200, echo.encode())
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            body = await _read_capped(scope, receive)
-        except _TooLarge:
-            await _answer(send, 413, b"too large")
+            body = await read_capped(scope, receive)
+        except TooLarge:
+            await answer(send, 413, b"too large")
             return
         try:
             corp_id = read_envelope(body).to_user_name
         except CallbackError:
-            await _answer(send, 400, b"bad body")
+            await answer(send, 400, b"bad body")
             return
         if not corp_id:
-            await _answer(send, 400, b"no ToUserName")
+            await answer(send, 400, b"no ToUserName")
             return
         try:
             await self.bot(corp_id)
@@ -179,10 +180,10 @@ class ProviderBots:
         except CorpNotAuthorizedError:
             # Perhaps its create_auth is still being handled: 503 makes WeCom retry.
             logger.warning("callback for corp %s, which has not authorised the app: 503", corp_id)
-            await _answer(send, 503, b"unknown corp")
+            await answer(send, 503, b"unknown corp")
             return
         except (RuntimeError, KeyError):  # closing, or closed for a cancel meanwhile
-            await _answer(send, 503, b"closing")
+            await answer(send, 503, b"closing")
             return
         replayed = False
 

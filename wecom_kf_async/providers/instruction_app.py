@@ -30,17 +30,9 @@ from collections.abc import Awaitable, Callable
 from typing import Final, TypeAlias
 
 from .._constants import LOGGER_NAME
-from ..callback.asgi import (
-    DEFAULT_REPLAY_WINDOW,
-    Receive,
-    Scope,
-    Send,
-    _answer,
-    _query,
-    _read_capped,
-    _TooLarge,
-    check_timestamp,
-)
+from ..callback import _http
+from ..callback._http import Receive, Scope, Send, TooLarge, answer, query, read_capped
+from ..callback.asgi import DEFAULT_REPLAY_WINDOW, check_timestamp
 from ..callback.crypto import CallbackCrypto
 from ..callback.errors import CallbackError, SignatureError, TimestampError
 from ..callback.events import MAX_CALLBACK_BODY_BYTES
@@ -177,7 +169,7 @@ class InstructionApp:
         elif method == "POST":
             await self._deliver(scope, receive, send)
         else:
-            await _answer(send, 405, b"method not allowed")
+            await answer(send, 405, b"method not allowed")
 
     async def aclose(self) -> None:
         """Stop taking instructions; wait (bounded) for the handlers, cancel the rest."""
@@ -212,30 +204,30 @@ class InstructionApp:
         return found if all(found) else None
 
     async def _verify(self, scope: Scope, send: Send) -> None:
-        query = _query(scope)
-        found, echostr = self._signed(query), query.get("echostr", "")
+        params = _http.query(scope)
+        found, echostr = self._signed(params), params.get("echostr", "")
         if found is None or not echostr:
             logger.warning("instruction GET without msg_signature/timestamp/nonce/echostr: 400")
-            await _answer(send, 400, b"bad request")
+            await answer(send, 400, b"bad request")
             return
         try:
             plaintext = self._crypto.verify_url(*found, echostr)
         except CallbackError as exc:
             await self._refuse(send, exc, "GET")
             return
-        await _answer(send, 200, plaintext.encode())
+        await answer(send, 200, plaintext.encode())
 
     async def _deliver(self, scope: Scope, receive: Receive, send: Send) -> None:
-        found = self._signed(_query(scope))
+        found = self._signed(query(scope))
         try:
-            body = await _read_capped(scope, receive)
-        except _TooLarge:
+            body = await read_capped(scope, receive)
+        except TooLarge:
             logger.warning("instruction POST over %d bytes: 413", MAX_CALLBACK_BODY_BYTES)
-            await _answer(send, 413, _BODIES[413])
+            await answer(send, 413, _BODIES[413])
             return
         if found is None:
             logger.warning("instruction POST without msg_signature/timestamp/nonce: 400")
-            await _answer(send, 400, b"bad request")
+            await answer(send, 400, b"bad request")
             return
         try:
             instruction = parse_instruction(self._crypto.decrypt(*found, body))
@@ -246,7 +238,7 @@ class InstructionApp:
             return
         if self._closing:
             logger.warning("instruction POST while the app is closing: 503 (WeCom repeats it)")
-            await _answer(send, 503, _BODIES[503])
+            await answer(send, 503, _BODIES[503])
             return
         if not self._recent.first(_repeat_key(instruction)):
             logger.debug("instruction repeated (%s): dropped", _describe(instruction))
@@ -254,7 +246,7 @@ class InstructionApp:
             task = asyncio.create_task(self._run(instruction))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        await _answer(send, 200, b"success")
+        await answer(send, 200, b"success")
 
     async def _run(self, instruction: Instruction) -> None:
         try:
@@ -273,7 +265,7 @@ class InstructionApp:
             exc,
             status,
         )
-        await _answer(send, status, _BODIES.get(status, b"bad request"))
+        await answer(send, status, _BODIES.get(status, b"bad request"))
 
 
 def instruction_app(
