@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 
-from ._server import _package_root, _read_listening_line
+from ._server import child_server
 
 __all__ = ["provider_main", "serve_provider_in_subprocess"]
 
@@ -51,24 +49,8 @@ def serve_provider_in_subprocess(
     if demo:
         command.append("--demo")
     command += list(extra_args)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        part for part in (_package_root(), env.get("PYTHONPATH")) if part
-    )
-    process = subprocess.Popen(  # noqa: S603 - fixed command: this interpreter, this module
-        command, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, text=True
-    )
-    try:
-        yield _read_listening_line(process, startup_timeout)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+    with child_server(command, startup_timeout) as url:
+        yield url
 
 
 def provider_main(args: argparse.Namespace) -> int:

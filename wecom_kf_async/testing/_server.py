@@ -196,6 +196,15 @@ def serve_in_subprocess(
     if demo:
         command.append("--demo")
     command += list(extra_args)
+    with child_server(command, startup_timeout) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def child_server(command: list[str], startup_timeout: float) -> Iterator[str]:
+    """Run *command* (a ``python -m wecom_kf_async.testing ...``) until the block ends;
+    yield the base URL its first line reports. On exit the child is terminated (killed
+    if it does not stop within 5 seconds)."""
     env = dict(os.environ)
     # Make the child import this very copy of the package.
     env["PYTHONPATH"] = os.pathsep.join(
@@ -205,8 +214,7 @@ def serve_in_subprocess(
         command, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, text=True
     )
     try:
-        url = _read_listening_line(process, startup_timeout)
-        yield url
+        yield _read_listening_line(process, startup_timeout)
     finally:
         process.terminate()
         try:
