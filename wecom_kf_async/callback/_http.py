@@ -16,6 +16,7 @@ __all__ = [
     "Send",
     "TooLarge",
     "answer",
+    "lifespan",
     "query",
     "read_capped",
 ]
@@ -75,3 +76,17 @@ async def read_capped(scope: Scope, receive: Receive) -> bytes:
 def query(scope: Scope) -> dict[str, str]:
     raw = scope.get("query_string", b"").decode("latin-1")
     return {key: values[0] for key, values in parse_qs(raw, keep_blank_values=True).items()}
+
+
+async def lifespan(
+    receive: Receive, send: Send, on_shutdown: Callable[[], Awaitable[None]]
+) -> None:
+    """Answer an ASGI lifespan: start at once; at shutdown, ``await on_shutdown()`` first."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await on_shutdown()
+            await send({"type": "lifespan.shutdown.complete"})
+            return

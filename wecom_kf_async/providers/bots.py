@@ -128,14 +128,8 @@ class ProviderBots:
 
     async def _app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await self.aclose()
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await _http.lifespan(receive, send, self.aclose)
+            return
         if scope["type"] != "http":
             return
         if scope["method"] == "GET":

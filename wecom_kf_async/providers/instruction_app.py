@@ -31,7 +31,7 @@ from typing import Final, TypeAlias
 
 from .._constants import LOGGER_NAME
 from ..callback import _http
-from ..callback._http import Receive, Scope, Send, TooLarge, answer, query, read_capped
+from ..callback._http import Receive, Scope, Send, TooLarge, answer, lifespan, query, read_capped
 from ..callback.asgi import DEFAULT_REPLAY_WINDOW, check_timestamp
 from ..callback.crypto import CallbackCrypto
 from ..callback.errors import CallbackError, SignatureError, TimestampError
@@ -189,14 +189,7 @@ class InstructionApp:
             await asyncio.wait(pending)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await self.aclose()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await lifespan(receive, send, self.aclose)
 
     @staticmethod
     def _signed(query: dict[str, str]) -> tuple[str, str, str] | None:
