@@ -309,3 +309,32 @@ def run_python(code: str, cwd: Path, name: str = "script.py") -> subprocess.Comp
         timeout=60,
         check=False,
     )
+
+
+_ROOT = Path(__file__).resolve().parents[1]
+
+
+async def run_example(module: str, *args: str, patience: float = 60.0) -> tuple[int, str, str]:
+    """Run ``python -m <module> <args>`` from the repository root; return its exit status,
+    stdout and stderr (killed if it outlives *patience* seconds, never slept through)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH")) if p)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        module,
+        *args,
+        cwd=_ROOT,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), patience)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()

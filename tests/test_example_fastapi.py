@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,36 +13,16 @@ from wecom_kf_async import InMemoryCursorStore, Text
 from wecom_kf_async.callback.bot import KfBot
 from wecom_kf_async.testing import SIM_SECRET, WeComSimulator
 
-from .conftest import client_for, until
+from .conftest import client_for, run_example, until
 
-ROOT = Path(__file__).resolve().parents[1]
 #: Seconds the demo process may take before the test gives up (never slept through).
 PATIENCE = 60.0
 
 
 async def test_simulate_runs_the_whole_demo_over_real_http() -> None:
     """``python -m examples.fastapi_bot --simulate``: URL check, welcome, echo, lookup, exit 0."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "examples.fastapi_bot",
-        "--simulate",
-        cwd=ROOT,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), PATIENCE)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    output = out.decode()
-    assert process.returncode == 0, f"{output}\n{err.decode()}"
+    status, output, err = await run_example("examples.fastapi_bot", "--simulate", patience=PATIENCE)
+    assert status == 0, f"{output}\n{err}"
     lines = output.splitlines()
 
     assert any(line.startswith("URL verification of http://127.0.0.1:") for line in lines)
@@ -64,7 +40,7 @@ async def test_simulate_runs_the_whole_demo_over_real_http() -> None:
     lookup = next(line for line in lines if line.startswith(f"GET /customers/{customer}: "))
     assert lookup.startswith(f"GET /customers/{customer}: 200 "), output
     assert nickname in lookup
-    assert "Traceback" not in err.decode()
+    assert "Traceback" not in err
 
 
 @pytest.fixture

@@ -2,39 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-from pathlib import Path
+from .conftest import run_example
 
-ROOT = Path(__file__).resolve().parents[1]
 #: Seconds the demo process may take before the test gives up (never slept through).
 PATIENCE = 60.0
 
 
 async def test_simulate_installs_two_corps_answers_both_and_refuses_a_cancelled_one() -> None:
     """``python -m examples.provider_app --simulate``: ticket, installs, answers, cancel, exit 0."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "examples.provider_app",
-        "--simulate",
-        cwd=ROOT,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    status, output, err = await run_example(
+        "examples.provider_app", "--simulate", patience=PATIENCE
     )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), PATIENCE)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    output = out.decode()
-    assert process.returncode == 0, f"{output}\n{err.decode()}"
+    assert status == 0, f"{output}\n{err}"
     lines = set(output.splitlines())
     for line in (
         "suite_ticket pushed",
@@ -51,4 +30,4 @@ async def test_simulate_installs_two_corps_answers_both_and_refuses_a_cancelled_
     ):
         assert line in lines, output
     assert len([line for line in lines if ": bot sent to " in line]) == 2, output
-    assert "Traceback" not in err.decode()
+    assert "Traceback" not in err
